@@ -1,0 +1,126 @@
+"""The `smsbot` command: serve, demo, simulator, and the gateway from a terminal."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from decimal import Decimal
+
+import aiohttp
+from aiohttp import web
+
+from bot import phones
+from bot.config import ConfigError, Settings, load_settings
+from bot.gateway import GatewayClient, GatewayError, SimulatorConfig, run_simulator
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="smsbot", description="Send SMS from Slack and watch delivery in the channel."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)")
+    sub.add_parser("demo", help="run a full send -> report -> channel update locally and exit")
+    sim = sub.add_parser("simulator", help="run the gateway simulator as a server")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=9118)
+    sim.add_argument("--app-key", default="10002")
+    sim.add_argument("--app-secret", default="abc123")
+    sim.add_argument("--report-url", help="where to push delivery reports (the bot's webhook)")
+    sim.add_argument("--report-delay", type=float, default=2.0, help="seconds before a report")
+    sim.add_argument("--fail-suffix", action="append", help="numbers ending so fail (default 9)")
+    sim.add_argument("--balance", type=Decimal, default=Decimal("100.00"))
+    send = sub.add_parser("send", help="send an SMS through the gateway")
+    send.add_argument("to", nargs="+", help="phone numbers, e.g. +2348031000010")
+    send.add_argument("-m", "--message", required=True)
+    send.add_argument("--from", dest="sender_id", help="sender ID shown on the phone")
+    sub.add_parser("balance", help="show the gateway account balance")
+    status = sub.add_parser("status", help="delivery status of a send")
+    status.add_argument("msg_id")
+    status.add_argument("to", nargs="+", help="the numbers of that send")
+    return parser
+
+
+def _settings(need_slack: bool) -> Settings:
+    try:
+        return load_settings(need_slack=need_slack)
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"smsbot: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _gateway(settings: Settings, session: aiohttp.ClientSession) -> GatewayClient:
+    return GatewayClient(
+        settings.sms_api_url,
+        settings.sms_app_key,
+        settings.sms_app_secret,
+        session,
+        timeout=settings.sms_gateway_timeout,
+    )
+
+
+async def _terminal(args: argparse.Namespace, settings: Settings) -> int:
+    async with aiohttp.ClientSession() as session:
+        gateway = _gateway(settings, session)
+        if args.command == "balance":
+            print(f"Balance: {await gateway.balance()}")
+            return 0
+        numbers = []
+        for raw in args.to:
+            for part in raw.split(","):
+                numbers.append(phones.normalize(part, settings.sms_default_region))
+        if args.command == "status":
+            for entry in await gateway.status([(args.msg_id, n) for n in numbers]):
+                print(
+                    f"{entry.msg_id} {phones.display(entry.mobile)} status={entry.status} "
+                    f"errorCode={entry.error_code} time={entry.timestamp}"
+                )
+            return 0
+        code = 0
+        for batch in await gateway.send(numbers, args.message, sender_id=args.sender_id):
+            if batch.msg_id:
+                print(f"msgId {batch.msg_id}: sent to {len(batch.mobiles)} number(s)")
+            else:
+                code = 1
+                print(f"{len(batch.mobiles)} number(s) not sent: {batch.error}", file=sys.stderr)
+        return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "demo":
+        from bot.demo import run_demo
+
+        logging.getLogger().setLevel(logging.WARNING)
+        return asyncio.run(run_demo())
+    if args.command == "simulator":
+        config = SimulatorConfig(
+            app_key=args.app_key,
+            app_secret=args.app_secret,
+            report_url=args.report_url,
+            report_delay=args.report_delay,
+            fail_suffixes=tuple(args.fail_suffix or ["9"]),
+            balance=args.balance,
+        )
+        try:
+            asyncio.run(run_simulator(config, args.host, args.port))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    settings = _settings(need_slack=args.command == "serve")
+    logging.getLogger().setLevel(settings.log_level)
+    if args.command == "serve":
+        from bot.server import build_app
+
+        web.run_app(build_app(settings), host=settings.host, port=settings.port)
+        return 0
+    try:
+        return asyncio.run(_terminal(args, settings))
+    except (GatewayError, phones.InvalidNumber) as error:
+        print(f"smsbot: {error}", file=sys.stderr)
+        return 1

@@ -1,0 +1,225 @@
+"""Settings from the environment and `.env`, checked once at start.
+
+Every problem is collected and reported as one line naming the variable, so a
+newcomer fixes a bad `.env` in one pass instead of one traceback at a time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from dotenv import dotenv_values
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """One or more settings are missing or malformed; `problems` has one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str | None
+    slack_signing_secret: str | None
+    slack_app_token: str | None
+    slack_api_url: str
+    sms_api_url: str
+    sms_app_key: str
+    sms_app_secret: str
+    sms_report_path: str
+    database_path: Path
+    host: str
+    port: int
+    sms_sender_id: str | None
+    sms_signature: str | None
+    sms_default_region: str | None
+    sms_gateway_timezone: ZoneInfo
+    sms_gateway_timeout: float
+    sms_update_interval: float
+    sms_mask_numbers: bool
+    log_level: str
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+def _slack_url(value: str) -> str:
+    return _url(value).rstrip("/") + "/"
+
+
+def _path(value: str) -> str:
+    if not value.startswith("/") or " " in value:
+        raise ValueError("must be a URL path starting with /, e.g. /sms/reports")
+    return value
+
+
+def _port(value: str) -> int:
+    port = int(value) if value.isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise ValueError("must be a port number from 0 to 65535")
+    return port
+
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0:
+        raise ValueError("must be a number greater than 0")
+    return number
+
+
+def _bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _region(value: str) -> str:
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be a two-letter region code such as NG, GB or US")
+    return region
+
+
+def _zone(value: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be an IANA time zone such as UTC or Asia/Shanghai") from None
+
+
+def _prefixed(prefix: str) -> Callable[[str], str]:
+    def check(value: str) -> str:
+        if not value.startswith(prefix):
+            raise ValueError(f"must start with {prefix}")
+        return value
+
+    return check
+
+
+def _log_level(value: str) -> str:
+    level = value.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+def _sender_id(value: str) -> str:
+    if len(value) > 20:
+        raise ValueError("must be at most 20 characters")
+    return value
+
+
+class _Reader:
+    """Reads variables one by one, remembering every problem instead of stopping at the first."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[str] = []
+        self.names: list[str] = []
+
+    def get(
+        self,
+        name: str,
+        parse: Callable[[str], T],
+        default: str | None = None,
+        required: bool = False,
+    ) -> T | None:
+        self.names.append(name)
+        raw = self.env.get(name)
+        if raw is None or raw.strip() == "":
+            if required:
+                self.problems.append(f"{name} is required but not set (see .env.example)")
+                return None
+            if default is None:
+                return None
+            raw = default
+        try:
+            return parse(raw.strip())
+        except ValueError as error:
+            self.problems.append(f"{name}={raw!r} is not valid: {error}")
+            return None
+
+
+def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
+    """The process environment over the `.env` file: the real environment wins."""
+    merged: dict[str, str] = {}
+    if env_file is not None and Path(env_file).is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ)
+    return merged
+
+
+def _read_all(read: _Reader, need_slack: bool) -> dict[str, object]:
+    app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"))
+    return dict(
+        slack_bot_token=read.get("SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=need_slack),
+        slack_signing_secret=read.get(
+            "SLACK_SIGNING_SECRET", str, required=need_slack and not app_token
+        ),
+        slack_app_token=app_token,
+        slack_api_url=read.get("SLACK_API_URL", _slack_url, "https://slack.com/api/"),
+        sms_api_url=read.get("SMS_API_URL", _url, required=True),
+        sms_app_key=read.get("SMS_APP_KEY", str, required=True),
+        sms_app_secret=read.get("SMS_APP_SECRET", str, required=True),
+        sms_report_path=read.get("SMS_REPORT_PATH", _path, "/sms/reports"),
+        database_path=read.get("DATABASE_PATH", Path, "smsbot.db"),
+        host=read.get("HOST", str, "0.0.0.0"),
+        port=read.get("PORT", _port, "3000"),
+        sms_sender_id=read.get("SMS_SENDER_ID", _sender_id),
+        sms_signature=read.get("SMS_SIGNATURE", str),
+        sms_default_region=read.get("SMS_DEFAULT_REGION", _region),
+        sms_gateway_timezone=read.get("SMS_GATEWAY_TIMEZONE", _zone, "UTC"),
+        sms_gateway_timeout=read.get("SMS_GATEWAY_TIMEOUT", _positive_float, "10"),
+        sms_update_interval=read.get("SMS_UPDATE_INTERVAL", _positive_float, "1.0"),
+        sms_mask_numbers=read.get("SMS_MASK_NUMBERS", _bool, "true"),
+        log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
+    )
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    need_slack: bool = True,
+) -> Settings:
+    """Parse and check every setting; raise ConfigError listing all problems.
+
+    `need_slack=False` is for the terminal commands (send, balance, status), which
+    talk to the gateway only.
+    """
+    read = _Reader(load_environment() if env is None else env)
+    values = _read_all(read, need_slack)
+    if read.problems:
+        raise ConfigError(read.problems)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def variable_names() -> list[str]:
+    """Every variable the bot reads, for the test that keeps .env.example complete."""
+    read = _Reader({})
+    _read_all(read, need_slack=True)
+    return read.names

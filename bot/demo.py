@@ -1,0 +1,189 @@
+"""`smsbot demo`: the whole system on this machine, no account, no network.
+
+`LocalSystem` starts the real bot server beside the gateway simulator and the Slack
+stand-in, each an aiohttp server on a random loopback port. The demo and the
+end-to-end tests both drive it, so what the demo shows is what the tests check.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Self
+
+import aiohttp
+from aiohttp import web
+
+from bot.config import Settings, load_settings
+from bot.gateway import GatewaySimulator, SimulatorConfig
+from bot.server import build_app, utc_now
+from bot.slack_standin import ChannelMessage, SlackStandIn
+
+SIGNING_SECRET = "demo-signing-secret"
+DEMO_CHANNEL = "C0GENERAL"
+DEMO_TEXT = "send +2348031000010,+2348031000019 Your code is 279275"
+
+
+class LocalSystem:
+    """Bot + gateway simulator + Slack stand-in, started together and stopped together."""
+
+    def __init__(
+        self,
+        database: Path,
+        *,
+        simulator: SimulatorConfig | None = None,
+        env: Mapping[str, str] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.database = database
+        self.slack = SlackStandIn()
+        self.gateway = GatewaySimulator(
+            simulator or SimulatorConfig(report_delay=0.3, retry_delay=0.2)
+        )
+        self.extra_env = dict(env or {})
+        self.clock = clock
+        self.url = ""
+        self.app: web.Application | None = None
+        self.settings: Settings | None = None
+        self._stack = AsyncExitStack()
+        self.session: aiohttp.ClientSession | None = None
+
+    def environment(self) -> dict[str, str]:
+        """The settings the bot runs with, as if read from a `.env` file."""
+        config = self.gateway.config
+        return {
+            "SLACK_BOT_TOKEN": self.slack.token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": self.slack.api_url,
+            "SMS_API_URL": self.gateway_url,
+            "SMS_APP_KEY": config.app_key,
+            "SMS_APP_SECRET": config.app_secret,
+            "DATABASE_PATH": str(self.database),
+            "HOST": "127.0.0.1",
+            "PORT": "0",
+            "SMS_UPDATE_INTERVAL": "0.2",
+            "SMS_GATEWAY_TIMEOUT": "3",
+            **self.extra_env,
+        }
+
+    async def __aenter__(self) -> Self:
+        await self._stack.__aenter__()
+        await self.slack.start()
+        self._stack.push_async_callback(self.slack.stop)
+        self.gateway_url = await self.gateway.start()
+        self._stack.push_async_callback(self.gateway.stop)
+        await self.start_bot()
+        self.session = await self._stack.enter_async_context(aiohttp.ClientSession())
+        return self
+
+    async def start_bot(self) -> None:
+        """Start (or restart) the bot server; the simulator pushes reports to it."""
+        self.settings = load_settings(self.environment())
+        self.app = build_app(self.settings, clock=self.clock)
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}"
+        self.gateway.config.report_url = self.url + self.settings.sms_report_path
+        self._runner = runner
+        self._stack.push_async_callback(self.stop_bot)
+
+    async def stop_bot(self) -> None:
+        await self._runner.cleanup()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._stack.__aexit__(None, None, None)
+
+    async def slash(
+        self, text: str, *, user_id: str = "U0ALICE", channel_id: str = DEMO_CHANNEL
+    ) -> tuple[int, dict[str, Any] | str]:
+        """Type `/sms <text>` in Slack: a signed request to the bot; returns its ack."""
+        assert self.session is not None
+        return await self.slack.slash_command(
+            self.session,
+            self.url + "/slack/events",
+            SIGNING_SECRET,
+            text,
+            user_id=user_id,
+            channel_id=channel_id,
+        )
+
+    async def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
+        """Poll until `condition()` is truthy; its value, or TimeoutError naming the wait."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            value = condition()
+            if value:
+                return value
+            if loop.time() > deadline:
+                raise TimeoutError(f"gave up waiting after {timeout}s")
+            await asyncio.sleep(0.05)
+
+
+def plain(message: ChannelMessage) -> str:
+    """A message's blocks as the text a person would read in the channel."""
+    lines: list[str] = []
+    for block in message.blocks:
+        if block.get("type") == "section":
+            lines.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
+    return "\n".join(lines) or message.text
+
+
+def _settled(message: ChannelMessage) -> bool:
+    return " 0 pending" in message.text
+
+
+async def run_demo(out: Callable[[str], None] = print) -> int:
+    """Send to one number that delivers and one that fails; print the channel; 0 if both show."""
+    with tempfile.TemporaryDirectory(prefix="smsbot-demo-") as folder:
+        async with LocalSystem(Path(folder) / "demo.db") as system:
+            out(f"bot           {system.url}  (Slack endpoint, report webhook, /healthz, /metrics)")
+            out(f"gateway sim   {system.gateway_url}  (numbers ending in 9 fail with UNDELIV)")
+            out(f"Slack         {system.slack.base_url}  (local stand-in for the Web API)")
+            out("")
+            out(f"/sms {DEMO_TEXT}")
+            status, ack = await system.slash(DEMO_TEXT)
+            out(f"  ack: HTTP {status} {ack.get('text', '') if isinstance(ack, dict) else ack}")
+            try:
+                message = await system.wait_for(
+                    lambda: next(
+                        (
+                            m
+                            for m in system.slack.channel_messages(DEMO_CHANNEL)
+                            if _settled(m)
+                        ),
+                        None,
+                    ),
+                    timeout=20,
+                )
+                await system.wait_for(lambda: system.slack.thread(DEMO_CHANNEL, message.ts))
+            except TimeoutError:
+                out("The delivery reports did not reach the channel in time.")
+                for posted in system.slack.channel_messages(DEMO_CHANNEL):
+                    out(plain(posted))
+                return 1
+            for response in system.slack.responses:
+                out("  only you can see this: " + response.get("text", ""))
+            out("")
+            out(f"#general — tracked message (edited {message.edits} times):")
+            out(_indent(plain(message)))
+            for reply in system.slack.thread(DEMO_CHANNEL, message.ts):
+                out("  thread reply:")
+                out(_indent(plain(reply), "    "))
+            out("")
+            out(f"plain text: {message.text}")
+            text = message.text
+            return 0 if "1 delivered" in text and "1 failed" in text else 1
+
+
+def _indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line for line in text.splitlines())

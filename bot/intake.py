@@ -1,0 +1,112 @@
+"""The report webhook: where the gateway pushes delivery reports (gateway-api.md §5).
+
+The answer `{"code": 0}` is a promise that the report is stored, so it is sent only
+after the writer has committed. Anything else makes the gateway push the report again,
+which is what we want when we could not store it; so we never answer 500 (a crash page
+the gateway cannot read), only a JSON code.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from bot.delivery import Report
+from bot.gateway import secret_digest
+from bot.services import SERVICES
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+_FIELD_MAX = 200
+
+
+class BadReport(ValueError):
+    """The body is not a report we can read; the message says which part."""
+
+
+def _text(body: dict[str, Any], name: str, required: bool) -> str:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise BadReport(f"missing field {name}")
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise BadReport(f"field {name} must be a string")
+    text = str(value).strip()
+    if len(text) > _FIELD_MAX:
+        raise BadReport(f"field {name} is too long")
+    return text
+
+
+def parse_report(raw: bytes) -> Report:
+    """A Report from the pushed body, or BadReport naming what is wrong."""
+    try:
+        body = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise BadReport("body is not JSON") from None
+    if not isinstance(body, dict):
+        raise BadReport("body must be a JSON object")
+    status = body.get("status")
+    if isinstance(status, str) and status.strip().isdigit():
+        status = int(status)
+    if isinstance(status, bool) or not isinstance(status, int):
+        raise BadReport("field status must be a number")
+    mobile = _text(body, "mobile", True).lstrip("+")
+    msg_id = _text(body, "msgId", True)
+    if not mobile.isdigit() or not msg_id.isdigit():
+        raise BadReport("fields mobile and msgId must be digits")
+    return Report(
+        msg_id=msg_id,
+        mobile=mobile,
+        status=status,
+        error_code=_text(body, "errorCode", False),
+        desc=_text(body, "desc", False),
+        timestamp=_text(body, "timestamp", False),
+    )
+
+
+def _answer(code: int, msg: str, status: int) -> web.Response:
+    return web.json_response({"code": code, "msg": msg}, status=status)
+
+
+async def receive_report(request: web.Request) -> web.Response:
+    """POST {SMS_REPORT_PATH}: check, parse, store, and only then answer code 0."""
+    services = request.app[SERVICES]
+    metrics = services.metrics
+    settings = services.settings
+    given_key = request.headers.get("appKey", "").encode()
+    given_digest = request.headers.get("appSecret", "").upper().encode()
+    key_ok = hmac.compare_digest(given_key, settings.sms_app_key.encode())
+    secret_ok = hmac.compare_digest(
+        given_digest, secret_digest(settings.sms_app_secret).encode()
+    )
+    if not (key_ok and secret_ok):
+        metrics.reports_rejected.labels("credentials").inc()
+        log.warning("report refused from %s: wrong appKey/appSecret", request.remote)
+        return _answer(1002 if not key_ok else 1003, "wrong appKey or appSecret", 401)
+    try:
+        raw = await request.content.read(MAX_BODY + 1)
+        if len(raw) > MAX_BODY:
+            metrics.reports_rejected.labels("too_large").inc()
+            return _answer(1001, "body too large", 413)
+        report = parse_report(raw)
+    except BadReport as error:
+        metrics.reports_rejected.labels("malformed").inc()
+        log.warning("report refused: %s", error)
+        return _answer(1001, str(error), 400)
+    try:
+        (outcome,) = await services.store.record_reports(
+            [(report, raw.decode("utf-8", "replace"))], "push"
+        )
+    except Exception:
+        log.exception("could not store report for msgId %s", report.msg_id)
+        metrics.reports_rejected.labels("storage").inc()
+        return _answer(9999, "could not store the report, please push it again", 503)
+    metrics.reports_received.labels("push", outcome).inc()
+    services.notifier.poke()
+    return _answer(0, "ok", 200)

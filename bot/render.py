@@ -1,0 +1,159 @@
+"""What the channel sees: the tracked message and its thread replies, as Block Kit.
+
+Built with slack_sdk.models so Slack's length limits are checked here, not discovered
+as `invalid_blocks` at 3 a.m. Everything a person typed is escaped before it is shown,
+so an SMS that says `<!channel>` never pings a channel.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot import phones
+from bot.delivery import State
+from storage import Recipient, SendView
+
+ICONS = {
+    State.DELIVERED: ":white_check_mark:",
+    State.FAILED: ":x:",
+    State.PENDING: ":hourglass_flowing_sand:",
+    State.ACCEPTED: ":incoming_envelope:",
+    State.SCHEDULED: ":spiral_calendar_pad:",
+    State.UNKNOWN: ":grey_question:",
+}
+# Failures first: on a send to hundreds of numbers, those are what someone must act on.
+_ORDER = [
+    State.FAILED,
+    State.UNKNOWN,
+    State.PENDING,
+    State.ACCEPTED,
+    State.SCHEDULED,
+    State.DELIVERED,
+]
+MAX_LINES = 60
+MAX_SECTION = 2900
+MAX_CONTENT = 2800
+
+
+@dataclass(frozen=True)
+class Message:
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters, so user text is shown and never interpreted."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def number_formatter(mask: bool) -> Callable[[str], str]:
+    return phones.mask if mask else phones.display
+
+
+def counts_in_words(recipients: Sequence[Recipient]) -> str:
+    """`2 delivered, 1 failed, 3 pending` (plus `1 unknown` when there is one)."""
+    counts = Counter(r.state for r in recipients)
+    pending = sum(n for state, n in counts.items() if not state.final and state != State.UNKNOWN)
+    words = (
+        f"{counts[State.DELIVERED]} delivered, {counts[State.FAILED]} failed, {pending} pending"
+    )
+    if counts[State.UNKNOWN]:
+        words += f", {counts[State.UNKNOWN]} unknown"
+    return words
+
+
+def _recipient_line(recipient: Recipient, show: Callable[[str], str]) -> str:
+    line = f"{ICONS[recipient.state]} `{show(recipient.mobile)}` {recipient.state.value}"
+    if recipient.reason:
+        line += f" — {escape(recipient.reason)}"
+    return line
+
+
+def _sections(lines: Sequence[str]) -> list[Block]:
+    """Lines packed into as few sections as the 3000-character limit allows."""
+    sections: list[Block] = []
+    chunk: list[str] = []
+    size = 0
+    for line in lines:
+        if chunk and size + len(line) + 1 > MAX_SECTION:
+            sections.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+            chunk, size = [], 0
+        chunk.append(line[:MAX_SECTION])
+        size += len(line) + 1
+    if chunk:
+        sections.append(SectionBlock(text=MarkdownTextObject(text="\n".join(chunk))))
+    return sections
+
+
+def _ordered(recipients: Sequence[Recipient]) -> list[Recipient]:
+    return sorted(recipients, key=lambda r: (_ORDER.index(r.state), r.id))
+
+
+def _more_line(rest: Sequence[Recipient]) -> str:
+    counts = Counter(r.state for r in rest)
+    parts = ", ".join(f"{n} {state.value}" for state in _ORDER if (n := counts[state]))
+    return f"…and {len(rest)} more ({parts})"
+
+
+def _headline(send: SendView) -> str:
+    verb = "paged" if send.kind == "page" else "texted"
+    count = len(send.recipients)
+    line = f"<@{send.user_id}> {verb} {count} recipient{'s' if count != 1 else ''}"
+    if send.sender_id:
+        line += f" as *{escape(send.sender_id)}*"
+    if send.send_at:
+        line += f", scheduled for {send.send_at} ({send.zone})"
+    return line
+
+
+def tracked_message(send: SendView, *, mask: bool, now_label: str) -> Message:
+    """The one message per send that is edited in place as reports arrive."""
+    show = number_formatter(mask)
+    ids = ", ".join(send.msg_ids) or "none (not accepted by the gateway)"
+    words = counts_in_words(send.recipients)
+    text = f"SMS msgId {ids} from <@{send.user_id}>: {words}"
+    content = escape(send.content)
+    if len(content) > MAX_CONTENT:
+        content = content[:MAX_CONTENT] + "…"
+    quoted = "\n".join(f"> {line}" for line in content.splitlines() or [""])
+    ordered = _ordered(send.recipients)
+    lines = [_recipient_line(r, show) for r in ordered[:MAX_LINES]]
+    if len(ordered) > MAX_LINES:
+        lines.append(_more_line(ordered[MAX_LINES:]))
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=_headline(send))),
+        SectionBlock(text=MarkdownTextObject(text=quoted)),
+        *_sections(lines),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"msgId {escape(ids)} · {words.replace(', ', ' · ')} · "
+                    f"updated {now_label}"
+                )
+            ]
+        ),
+    ]
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def failure_reply(failed: Sequence[Recipient], *, mask: bool) -> Message:
+    """A thread reply naming recipients that failed since the last reply."""
+    show = number_formatter(mask)
+    count = len(failed)
+    head = f":x: {count} recipient{'s' if count != 1 else ''} could not be reached"
+    lines = [_recipient_line(r, show) for r in failed[:MAX_LINES]]
+    if count > MAX_LINES:
+        lines.append(f"…and {count - MAX_LINES} more")
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=head)), *_sections(lines)]
+    text = head + ": " + ", ".join(show(r.mobile) for r in failed[:20])
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])

@@ -1,0 +1,127 @@
+"""The one aiohttp application: Slack's endpoint, the report webhook, health and metrics.
+
+Built by `build_app(settings)`; everything that needs the event loop (database writer,
+HTTP sessions, the notifier worker, Socket Mode) starts and stops in one `cleanup_ctx`,
+as aiohttp's background_tasks example does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
+from slack_bolt.async_app import AsyncApp
+
+from bot.config import Settings
+from bot.gateway import GatewayClient
+from bot.intake import MAX_BODY, receive_report
+from bot.metrics import Metrics
+from bot.notifier import Notifier
+from bot.services import SERVICES, Services
+from bot.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Callable[[], datetime])
+BOLT = web.AppKey("bolt", AsyncApp)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _components(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    clock = app[CLOCK]
+    metrics = Metrics()
+    store = Store(settings.database_path, clock)
+    await store.open()
+    session = aiohttp.ClientSession()
+    client = web_client(settings)
+    notifier = Notifier(
+        store,
+        client,
+        metrics,
+        interval=settings.sms_update_interval,
+        mask=settings.sms_mask_numbers,
+        clock=clock,
+    )
+    services = Services(
+        settings=settings,
+        store=store,
+        gateway=GatewayClient(
+            settings.sms_api_url,
+            settings.sms_app_key,
+            settings.sms_app_secret,
+            session,
+            timeout=settings.sms_gateway_timeout,
+            metrics_hook=metrics.gateway_error,
+        ),
+        notifier=notifier,
+        metrics=metrics,
+        clock=clock,
+    )
+    app[SERVICES] = services
+    app[BOLT] = bolt_app(services, client)
+    worker = asyncio.create_task(notifier.run(), name="notifier")
+    socket_mode = None
+    if settings.socket_mode:
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        socket_mode = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token)
+        await socket_mode.connect_async()
+    try:
+        yield
+    finally:
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await session.close()
+        await store.close()
+
+
+async def slack_events(request: web.Request) -> web.StreamResponse:
+    return await dispatch(request.app[BOLT], request)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        await services.store.ping()
+        pending = len(await services.store.pending_updates())
+    except Exception as error:
+        log.warning("health check failed: %s", error)
+        return web.json_response({"ok": False, "database": str(error)}, status=503)
+    mode = "socket" if services.settings.socket_mode else "http"
+    return web.json_response(
+        {"ok": True, "database": "ok", "slack_mode": mode, "pending_updates": pending}
+    )
+
+
+async def metrics(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    body = services.metrics.render(await services.store.state_counts())
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
+    """The application factory: `web.run_app(build_app(settings))` serves the bot."""
+    app = web.Application(client_max_size=max(MAX_BODY, MAX_SLACK_BODY))
+    app[SETTINGS] = settings
+    app[CLOCK] = clock
+    app.cleanup_ctx.append(_components)
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_post(settings.sms_report_path, receive_report)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    return app

@@ -1,0 +1,28 @@
+"""What a command handler or route needs, made once at start and passed in."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from aiohttp import web
+
+from bot.config import Settings
+from bot.gateway import GatewayClient
+from bot.metrics import Metrics
+from bot.notifier import Notifier
+from storage import Store
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    store: Store
+    gateway: GatewayClient
+    notifier: Notifier
+    metrics: Metrics
+    clock: Callable[[], datetime]
+
+
+SERVICES = web.AppKey("services", Services)

@@ -1,0 +1,65 @@
+"""The Slack side: Bolt's AsyncApp, its Web API client, and the /slack/events route."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+import commands
+from bot.config import Settings
+from bot.services import Services
+
+MAX_SLACK_BODY = 256 * 1024
+
+
+def web_client(settings: Settings) -> AsyncWebClient:
+    """A Web API client that rides out rate limits, 5xx answers and dropped connections."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+            AsyncServerErrorRetryHandler(max_retry_count=3),
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+        logger=logging.getLogger("smsbot.slack"),
+    )
+
+
+def bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
+    settings = services.settings
+    app = AsyncApp(
+        client=client,
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=not settings.socket_mode,
+        process_before_response=False,
+        logger=logging.getLogger("smsbot.bolt"),
+    )
+    commands.register(app, services)
+    return app
+
+
+async def dispatch(app: AsyncApp, request: web.Request) -> web.Response:
+    """POST /slack/events: Bolt checks the signature (401 when wrong) and dispatches.
+
+    The body is read as bytes and decoded leniently, so bad UTF-8 fails the signature
+    check (401) instead of raising inside the adapter (500).
+    """
+    raw = await request.read()
+    bolt_request = AsyncBoltRequest(
+        body=raw.decode("utf-8", errors="replace"),
+        query=request.query_string,
+        headers=dict(request.headers),
+    )
+    return await to_aiohttp_response(await app.async_dispatch(bolt_request))

@@ -1,0 +1,209 @@
+"""A local stand-in for Slack: the Web API methods the bot calls, and the slash-command side.
+
+The demo and the tests run the real bot against it over HTTP, so everything between
+our code and the wire is exercised; only Slack itself is replaced. It records every
+call and keeps the channel as Slack would show it (messages edited in place, threads).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+from slack_sdk.signature import SignatureVerifier
+
+TEAM_ID = "T0DEMO"
+BOT_USER_ID = "U0BOT"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+
+
+@dataclass
+class ChannelMessage:
+    channel: str
+    ts: str
+    text: str
+    blocks: list[dict[str, Any]]
+    thread_ts: str | None = None
+    edits: int = 0
+
+
+@dataclass
+class SlackStandIn:
+    """Serves `/api/<method>` like slack.com and `/respond/<n>` like a response_url."""
+
+    token: str = "xoxb-standin-token"
+    # channel id -> Slack error code returned when the bot posts there (e.g. not_in_channel)
+    refuse: dict[str, str] = field(default_factory=dict)
+    # method -> errors to return on the next calls, one per call ("ratelimited" answers 429)
+    fail_next: dict[str, list[str]] = field(default_factory=dict)
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], ChannelMessage] = field(default_factory=dict)
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str = ""
+
+    def __post_init__(self) -> None:
+        self._ts = itertools.count(1)
+        self._response_ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.app = web.Application()
+        self.app.router.add_post("/api/{method}", self._api)
+        self.app.router.add_post("/respond/{n}", self._respond)
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = site._server.sockets  # type: ignore[union-attr]
+        self.base_url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def new_response_url(self) -> str:
+        return f"{self.base_url}/respond/{next(self._response_ids)}"
+
+    # what tests and the demo read
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def channel_messages(self, channel: str) -> list[ChannelMessage]:
+        """Top-level messages of a channel, oldest first, as last edited."""
+        return [m for m in self.messages.values() if m.channel == channel and not m.thread_ts]
+
+    def thread(self, channel: str, ts: str) -> list[ChannelMessage]:
+        return [m for m in self.messages.values() if m.channel == channel and m.thread_ts == ts]
+
+    # the Web API
+
+    async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.content_type == "application/json":
+            return dict(await request.json())
+        form = await request.post()
+        params: dict[str, Any] = dict(form)
+        for key in ("blocks", "attachments"):
+            if isinstance(params.get(key), str):
+                params[key] = json.loads(params[key])
+        return params
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        params = await self._params(request)
+        self.calls.append(Call(method, params))
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        pending = self.fail_next.get(method)
+        if pending:
+            error = pending.pop(0)
+            if error == "ratelimited":
+                return web.json_response(
+                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
+                )
+            return web.json_response({"ok": False, "error": error})
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(params))
+
+    def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0BOT"}
+
+    def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if channel in self.refuse:
+            return {"ok": False, "error": self.refuse[channel]}
+        if channel.startswith(("U", "W")):
+            channel = "D" + channel[1:]
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        self.messages[(channel, ts)] = ChannelMessage(
+            channel=channel,
+            ts=ts,
+            text=str(params.get("text", "")),
+            blocks=list(params.get("blocks") or []),
+            thread_ts=params.get("thread_ts"),
+        )
+        return {"ok": True, "channel": channel, "ts": ts}
+
+    def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (str(params.get("channel")), str(params.get("ts")))
+        message = self.messages.get(key)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        message.text = str(params.get("text", ""))
+        message.blocks = list(params.get("blocks") or [])
+        message.edits += 1
+        return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = str(params.get("channel", ""))
+        if channel in self.refuse:
+            return {"ok": False, "error": self.refuse[channel]}
+        return {"ok": True, "message_ts": f"{int(time.time())}.{next(self._ts):06d}"}
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.responses.append(dict(await request.json()))
+        return web.Response(text="ok")
+
+    # the slash-command side of Slack
+
+    async def slash_command(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        signing_secret: str,
+        text: str,
+        *,
+        user_id: str = "U0ALICE",
+        channel_id: str = "C0GENERAL",
+        command: str = "/sms",
+    ) -> tuple[int, dict[str, Any] | str]:
+        """POST a signed slash command to the bot, as Slack does; returns its ack."""
+        body = urlencode(
+            {
+                "token": "legacy-unused",
+                "team_id": TEAM_ID,
+                "team_domain": "demo",
+                "channel_id": channel_id,
+                "channel_name": "general",
+                "user_id": user_id,
+                "user_name": user_id.lower(),
+                "command": command,
+                "text": text,
+                "api_app_id": "A0SMSBOT",
+                "response_url": self.new_response_url(),
+                "trigger_id": "1.2.3",
+            }
+        )
+        timestamp = str(int(time.time()))
+        signature = SignatureVerifier(signing_secret).generate_signature(
+            timestamp=timestamp, body=body
+        )
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
+        async with session.post(url, data=body, headers=headers) as response:
+            raw = await response.text()
+            try:
+                return response.status, json.loads(raw) if raw else ""
+            except ValueError:
+                return response.status, raw

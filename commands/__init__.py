@@ -1,0 +1,64 @@
+"""The `/sms` slash command: one listener that acks at once and hands off by subcommand.
+
+Each subcommand has a module of its own; this package only wires them to Bolt, in the
+shape of Slack's bolt-python starter template (`register(app)`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+
+from bot.services import Services
+from commands import balance, help, send, status
+from commands.context import CommandContext
+from commands.grammar import (
+    BalanceRequest,
+    HelpRequest,
+    SendRequest,
+    StatusRequest,
+    UsageError,
+    parse,
+)
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, services: Services) -> None:
+    @app.command("/sms")
+    async def sms(ack: AsyncAck, command: dict[str, str], respond: AsyncRespond) -> None:
+        settings = services.settings
+        try:
+            request = parse(
+                command.get("text", ""),
+                default_region=settings.sms_default_region,
+                zone=settings.sms_gateway_timezone,
+                now=services.clock(),
+            )
+        except UsageError as error:
+            await ack(text=str(error))
+            return
+        context = CommandContext(
+            services=services,
+            respond=respond,
+            team_id=command.get("team_id", ""),
+            user_id=command.get("user_id", ""),
+            channel_id=command.get("channel_id", ""),
+        )
+        match request:
+            case HelpRequest():
+                await ack(text=help.text(request))
+            case BalanceRequest():
+                await ack()
+                await balance.handle(context)
+            case StatusRequest():
+                await ack()
+                await status.handle(request, context)
+            case SendRequest():
+                refusal = send.refusal(request)
+                if refusal:
+                    await ack(text=refusal)
+                    return
+                await ack(text=send.acknowledgement(request))
+                await send.handle(request, context)

@@ -1,0 +1,355 @@
+"""The Store: every query the bot makes, behind async methods.
+
+Writes go through the single writer thread (group commit); reads run on a small
+pool of threads with their own connections (WAL lets them read while it writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlite_utils import Database
+
+from bot.delivery import Outcome, Report, ReportSource, State, apply, classify, failure_reason
+from storage.schema import migrations
+from storage.writer import Writer, connect
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class NewSend:
+    """What a command asked for, before the gateway has answered."""
+
+    team_id: str
+    user_id: str
+    channel_id: str
+    kind: str
+    content: str
+    sender_id: str | None = None
+    send_at: str | None = None
+    zone: str | None = None
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    mobile: str
+    msg_id: str | None
+    state: State
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Recipient:
+    id: int
+    mobile: str
+    msg_id: str | None
+    state: State
+    reason: str | None
+    error_code: str | None
+    report_time: str | None
+    updated: str
+    announced: bool
+
+
+@dataclass(frozen=True)
+class SendView:
+    """A send with its recipients, as the notifier and `/sms status` show it."""
+
+    id: int
+    team_id: str
+    user_id: str
+    channel_id: str
+    kind: str
+    content: str
+    sender_id: str | None
+    send_at: str | None
+    zone: str | None
+    created: str
+    message_channel: str | None
+    message_ts: str | None
+    notice: str | None
+    recipients: tuple[Recipient, ...] = field(default_factory=tuple)
+
+    @property
+    def msg_ids(self) -> list[str]:
+        return sorted({r.msg_id for r in self.recipients if r.msg_id})
+
+    @property
+    def counts(self) -> Counter[State]:
+        return Counter(r.state for r in self.recipients)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds")
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only: it holds numbers and messages."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+class Store:
+    def __init__(self, path: Path | str, clock: Callable[[], datetime]) -> None:
+        self.path = Path(path)
+        self.clock = clock
+        self._writer = Writer(str(self.path))
+        self._local = threading.local()
+        self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
+
+    async def open(self) -> None:
+        """Create the file, apply migrations and start the writer thread."""
+        await asyncio.to_thread(_create_private, self.path)
+        await asyncio.to_thread(self._writer.start)
+        await self._writer.write(migrations.apply)
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self._writer.stop)
+        self._readers.shutdown(wait=True)
+
+    async def _read(self, fn: Callable[[Database], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read_here, fn)
+
+    def _read_here(self, fn: Callable[[Database], T]) -> T:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = connect(str(self.path))
+        return fn(db)
+
+    # writes
+
+    async def record_send(self, send: NewSend, recipients: Sequence[NewRecipient]) -> int:
+        """Store a send and its recipients, and apply any reports that came before it."""
+        now = _iso(self.clock())
+
+        def write(db: Database) -> int:
+            send_id = (
+                db["sends"]
+                .insert({**send.__dict__, "created": now})
+                .last_pk
+            )
+            db["recipients"].insert_all(
+                {
+                    "send_id": send_id,
+                    "msg_id": r.msg_id,
+                    "mobile": r.mobile,
+                    "state": r.state.value,
+                    "reason": r.reason,
+                    "updated": now,
+                }
+                for r in recipients
+            )
+            msg_ids = sorted({r.msg_id for r in recipients if r.msg_id})
+            _apply_orphans(db, msg_ids, now)
+            _enqueue(db, send_id, now)
+            return int(send_id)
+
+        return await self._writer.write(write)
+
+    async def record_reports(
+        self, reports: Sequence[tuple[Report, str]], source: ReportSource
+    ) -> list[Outcome]:
+        """Log each report (with its raw body) and apply it to its recipient, in one commit."""
+        now = _iso(self.clock())
+
+        def write(db: Database) -> list[Outcome]:
+            return [_record_report(db, report, body, source, now) for report, body in reports]
+
+        return await self._writer.write(write)
+
+    async def set_tracked_message(
+        self, send_id: int, channel: str, ts: str, notice: str | None, shown_version: int | None
+    ) -> None:
+        """Remember where the tracked message is; it already shows `shown_version`."""
+
+        def write(db: Database) -> None:
+            db["sends"].update(
+                send_id, {"message_channel": channel, "message_ts": ts, "notice": notice}
+            )
+            if shown_version is not None:
+                db.execute(
+                    "DELETE FROM outbox WHERE send_id = ? AND version = ?",
+                    [send_id, shown_version],
+                )
+
+        await self._writer.write(write)
+
+    async def mark_updated(self, send_id: int, version: int, announced: Iterable[int]) -> None:
+        """Clear the outbox row unless a newer change came in while Slack was being called."""
+        ids = list(announced)
+
+        def write(db: Database) -> None:
+            db.execute(
+                "DELETE FROM outbox WHERE send_id = ? AND version = ?", [send_id, version]
+            )
+            if ids:
+                marks = ",".join("?" * len(ids))
+                db.execute(f"UPDATE recipients SET announced = 1 WHERE id IN ({marks})", ids)
+
+        await self._writer.write(write)
+
+    async def drop_update(self, send_id: int) -> None:
+        """Give up on a send's channel updates (its message is gone for good)."""
+        await self._writer.write(
+            lambda db: db.execute("DELETE FROM outbox WHERE send_id = ?", [send_id])
+        )
+
+    # reads
+
+    async def load_send(self, send_id: int) -> SendView | None:
+        return await self._read(lambda db: _load_send(db, send_id))
+
+    async def find_send(self, msg_id: str) -> SendView | None:
+        def read(db: Database) -> SendView | None:
+            row = db.execute(
+                "SELECT send_id FROM recipients WHERE msg_id = ? LIMIT 1", [msg_id]
+            ).fetchone()
+            return _load_send(db, row[0]) if row else None
+
+        return await self._read(read)
+
+    async def recent_sends(self, channel_id: str, limit: int = 5) -> list[SendView]:
+        def read(db: Database) -> list[SendView]:
+            rows = db.execute(
+                "SELECT id FROM sends WHERE channel_id = ? ORDER BY id DESC LIMIT ?",
+                [channel_id, limit],
+            ).fetchall()
+            return [view for (send_id,) in rows if (view := _load_send(db, send_id))]
+
+        return await self._read(read)
+
+    async def pending_updates(self) -> list[tuple[int, int]]:
+        """(send_id, version) of every send whose tracked message is behind."""
+        return await self._read(
+            lambda db: [
+                (row[0], row[1])
+                for row in db.execute("SELECT send_id, version FROM outbox ORDER BY queued_at")
+            ]
+        )
+
+    async def outbox_version(self, send_id: int) -> int | None:
+        def read(db: Database) -> int | None:
+            row = db.execute("SELECT version FROM outbox WHERE send_id = ?", [send_id]).fetchone()
+            return row[0] if row else None
+
+        return await self._read(read)
+
+    async def state_counts(self) -> dict[str, int]:
+        return await self._read(
+            lambda db: dict(
+                db.execute("SELECT state, count(*) FROM recipients GROUP BY state").fetchall()
+            )
+        )
+
+    async def ping(self) -> None:
+        await self._read(lambda db: db.execute("SELECT 1").fetchone())
+
+
+def _enqueue(db: Database, send_id: int, now: str) -> None:
+    db.execute(
+        "INSERT INTO outbox (send_id, version, queued_at) VALUES (?, 1, ?) "
+        "ON CONFLICT (send_id) DO UPDATE SET version = version + 1",
+        [send_id, now],
+    )
+
+
+def _apply_to_recipient(
+    db: Database, report: Report, source: ReportSource, now: str
+) -> Outcome:
+    row = db.execute(
+        "SELECT id, send_id, state FROM recipients WHERE msg_id = ? AND mobile = ?",
+        [report.msg_id, report.mobile],
+    ).fetchone()
+    if row is None:
+        return "orphan"
+    recipient_id, send_id, current = row
+    incoming = classify(report, source)
+    state, outcome = apply(State(current), incoming)
+    if outcome == "applied":
+        db["recipients"].update(
+            recipient_id,
+            {
+                "state": state.value,
+                "reason": failure_reason(report) if state == State.FAILED else None,
+                "gw_status": report.status,
+                "error_code": report.error_code,
+                "report_time": report.timestamp,
+                "updated": now,
+            },
+        )
+        _enqueue(db, send_id, now)
+    return outcome
+
+
+def _record_report(
+    db: Database, report: Report, body: str, source: ReportSource, now: str
+) -> Outcome:
+    outcome = _apply_to_recipient(db, report, source, now)
+    db["reports"].insert(
+        {
+            "received_at": now,
+            "source": source,
+            "msg_id": report.msg_id,
+            "mobile": report.mobile,
+            "status": report.status,
+            "error_code": report.error_code,
+            "desc": report.desc,
+            "timestamp": report.timestamp,
+            "body": body,
+            "outcome": outcome,
+        }
+    )
+    return outcome
+
+
+def _apply_orphans(db: Database, msg_ids: list[str], now: str) -> None:
+    """Reports that arrived before their send was stored are applied now, in arrival order."""
+    if not msg_ids:
+        return
+    marks = ",".join("?" * len(msg_ids))
+    rows = db.execute(
+        f"SELECT id, msg_id, mobile, status, error_code, desc, timestamp, source FROM reports "
+        f"WHERE outcome = 'orphan' AND msg_id IN ({marks}) ORDER BY id",
+        msg_ids,
+    ).fetchall()
+    for report_id, msg_id, mobile, status, error_code, desc, timestamp, source in rows:
+        report = Report(msg_id, mobile, status, error_code or "", desc or "", timestamp or "")
+        outcome = _apply_to_recipient(db, report, source, now)
+        db["reports"].update(report_id, {"outcome": outcome})
+
+
+def _recipient(row: dict[str, Any]) -> Recipient:
+    return Recipient(
+        id=row["id"],
+        mobile=row["mobile"],
+        msg_id=row["msg_id"],
+        state=State(row["state"]),
+        reason=row["reason"],
+        error_code=row["error_code"],
+        report_time=row["report_time"],
+        updated=row["updated"],
+        announced=bool(row["announced"]),
+    )
+
+
+def _load_send(db: Database, send_id: int) -> SendView | None:
+    rows = list(db["sends"].rows_where("id = ?", [send_id]))
+    if not rows:
+        return None
+    recipients = tuple(
+        _recipient(r) for r in db["recipients"].rows_where("send_id = ?", [send_id], order_by="id")
+    )
+    return SendView(**rows[0], recipients=recipients)

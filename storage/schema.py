@@ -1,0 +1,76 @@
+"""The database schema, as sqlite-utils migrations applied in order at start."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("smsbot")
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Sends, their recipients, the raw report log and the outbox of channel updates."""
+    db["sends"].create(
+        {
+            "id": int,
+            "team_id": str,
+            "user_id": str,
+            "channel_id": str,
+            "kind": str,
+            "content": str,
+            "sender_id": str,
+            "send_at": str,
+            "zone": str,
+            "created": str,
+            "message_channel": str,
+            "message_ts": str,
+            "notice": str,
+        },
+        pk="id",
+    )
+    db["sends"].create_index(["channel_id", "id"])
+    db["recipients"].create(
+        {
+            "id": int,
+            "send_id": int,
+            "msg_id": str,
+            "mobile": str,
+            "state": str,
+            "reason": str,
+            "gw_status": int,
+            "error_code": str,
+            "report_time": str,
+            "updated": str,
+            "announced": int,
+        },
+        pk="id",
+        foreign_keys=[("send_id", "sends", "id")],
+        not_null={"send_id", "mobile", "state", "updated"},
+        defaults={"announced": 0},
+    )
+    db["recipients"].create_index(["send_id"])
+    db["recipients"].create_index(["msg_id", "mobile"], unique=True)
+    db["reports"].create(
+        {
+            "id": int,
+            "received_at": str,
+            "source": str,
+            "msg_id": str,
+            "mobile": str,
+            "status": int,
+            "error_code": str,
+            "desc": str,
+            "timestamp": str,
+            "body": str,
+            "outcome": str,
+        },
+        pk="id",
+        not_null={"received_at", "source", "msg_id", "mobile", "outcome"},
+    )
+    db["reports"].create_index(["msg_id", "mobile"])
+    db["reports"].create_index(["outcome"])
+    db["outbox"].create(
+        {"send_id": int, "version": int, "queued_at": str},
+        pk="send_id",
+        foreign_keys=[("send_id", "sends", "id")],
+    )
