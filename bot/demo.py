@@ -102,7 +102,7 @@ class LocalSystem:
 
     async def slash(
         self, text: str, *, user_id: str = "U0ALICE", channel_id: str = DEMO_CHANNEL
-    ) -> tuple[int, dict[str, Any] | str]:
+    ) -> tuple[int, str]:
         """Type `/sms <text>` in Slack: a signed request to the bot; returns its ack."""
         assert self.session is not None
         return await self.slack.slash_command(
@@ -152,7 +152,7 @@ async def run_demo(out: Callable[[str], None] = print) -> int:
             out("")
             out(f"/sms {DEMO_TEXT}")
             status, ack = await system.slash(DEMO_TEXT)
-            out(f"  ack: HTTP {status} {ack.get('text', '') if isinstance(ack, dict) else ack}")
+            out(f"  ack: HTTP {status} {ack}")
             try:
                 message = await system.wait_for(
                     lambda: next(

@@ -174,8 +174,12 @@ class SlackStandIn:
         user_id: str = "U0ALICE",
         channel_id: str = "C0GENERAL",
         command: str = "/sms",
-    ) -> tuple[int, dict[str, Any] | str]:
-        """POST a signed slash command to the bot, as Slack does; returns its ack."""
+    ) -> tuple[int, str]:
+        """POST a signed slash command to the bot, as Slack does; returns its ack's text.
+
+        Bolt answers an ack with text as plain text, and one with blocks as JSON;
+        Slack shows either to the user, so both are read back as text here.
+        """
         body = urlencode(
             {
                 "token": "legacy-unused",
@@ -203,7 +207,6 @@ class SlackStandIn:
         }
         async with session.post(url, data=body, headers=headers) as response:
             raw = await response.text()
-            try:
-                return response.status, json.loads(raw) if raw else ""
-            except ValueError:
-                return response.status, raw
+            if response.content_type == "application/json" and raw:
+                return response.status, str(json.loads(raw).get("text", ""))
+            return response.status, raw

@@ -1,0 +1,36 @@
+"""Fixtures that start the real bot with the gateway simulator and the Slack stand-in."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.demo import LocalSystem
+from bot.gateway import SimulatorConfig
+
+SystemFactory = Callable[..., Awaitable[LocalSystem]]
+
+
+@pytest.fixture
+async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
+    """Start a LocalSystem with simulator settings and extra bot settings of the test's choice."""
+    async with AsyncExitStack() as stack:
+        count = 0
+
+        async def make(env: dict[str, str] | None = None, **simulator: Any) -> LocalSystem:
+            nonlocal count
+            count += 1
+            config = SimulatorConfig(**{"report_delay": 0.2, "retry_delay": 0.1, **simulator})
+            system = LocalSystem(tmp_path / f"bot{count}.db", simulator=config, env=env)
+            return await stack.enter_async_context(system)
+
+        yield make
+
+
+@pytest.fixture
+async def system(make_system: SystemFactory) -> LocalSystem:
+    return await make_system()
