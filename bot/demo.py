@@ -156,11 +156,7 @@ async def run_demo(out: Callable[[str], None] = print) -> int:
             try:
                 message = await system.wait_for(
                     lambda: next(
-                        (
-                            m
-                            for m in system.slack.channel_messages(DEMO_CHANNEL)
-                            if _settled(m)
-                        ),
+                        (m for m in system.slack.channel_messages(DEMO_CHANNEL) if _settled(m)),
                         None,
                     ),
                     timeout=20,

@@ -82,9 +82,7 @@ async def receive_report(request: web.Request) -> web.Response:
     given_key = request.headers.get("appKey", "").encode()
     given_digest = request.headers.get("appSecret", "").upper().encode()
     key_ok = hmac.compare_digest(given_key, settings.sms_app_key.encode())
-    secret_ok = hmac.compare_digest(
-        given_digest, secret_digest(settings.sms_app_secret).encode()
-    )
+    secret_ok = hmac.compare_digest(given_digest, secret_digest(settings.sms_app_secret).encode())
     if not (key_ok and secret_ok):
         metrics.reports_rejected.labels("credentials").inc()
         log.warning("report refused from %s: wrong appKey/appSecret", request.remote)

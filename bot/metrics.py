@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
+from bot.delivery import State
+
 
 class Metrics:
     def __init__(self) -> None:
@@ -50,8 +52,6 @@ class Metrics:
 
     def render(self, state_counts: dict[str, int]) -> bytes:
         """The text exposition, with recipient gauges read fresh from the database."""
-        from bot.delivery import State
-
         for state in State:
             self.recipients.labels(state.value).set(state_counts.get(state.value, 0))
         return generate_latest(self.registry)

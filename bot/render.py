@@ -64,9 +64,7 @@ def counts_in_words(recipients: Sequence[Recipient]) -> str:
     """`2 delivered, 1 failed, 3 pending` (plus `1 unknown` when there is one)."""
     counts = Counter(r.state for r in recipients)
     pending = sum(n for state, n in counts.items() if not state.final and state != State.UNKNOWN)
-    words = (
-        f"{counts[State.DELIVERED]} delivered, {counts[State.FAILED]} failed, {pending} pending"
-    )
+    words = f"{counts[State.DELIVERED]} delivered, {counts[State.FAILED]} failed, {pending} pending"
     if counts[State.UNKNOWN]:
         words += f", {counts[State.UNKNOWN]} unknown"
     return words
@@ -137,8 +135,7 @@ def tracked_message(send: SendView, *, mask: bool, now_label: str) -> Message:
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"msgId {escape(ids)} · {words.replace(', ', ' · ')} · "
-                    f"updated {now_label}"
+                    text=f"msgId {escape(ids)} · {words.replace(', ', ' · ')} · updated {now_label}"
                 )
             ]
         ),

@@ -48,7 +48,7 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         match request:
             case HelpRequest():
-                await ack(text=help.text(request))
+                await ack(text=help.text())
             case BalanceRequest():
                 await ack()
                 await balance.handle(context)

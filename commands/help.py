@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from commands.grammar import USAGE, HelpRequest
+from commands.grammar import USAGE
 
 
-def text(request: HelpRequest) -> str:
+def text() -> str:
+    """The usage text shown for `/sms help` and a bare `/sms`."""
     return USAGE

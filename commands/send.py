@@ -7,7 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot import phones
-from bot.sending import SendResult, send_and_store
+from bot.sending import SendResult, gateway_content, send_and_store
 from commands.context import CommandContext
 from commands.grammar import SendRequest, segments
 from storage import NewSend
@@ -35,8 +35,8 @@ def acknowledgement(request: SendRequest) -> str:
     return f"Sending your SMS to {count} number{'s' if count != 1 else ''}…"
 
 
-def _confirmation(request: SendRequest, result: SendResult, where: str) -> str:
-    parts = segments(request.message)
+def _confirmation(request: SendRequest, result: SendResult, where: str, content: str) -> str:
+    parts = segments(content)
     numbers = ", ".join(phones.display(m) for m in result.accepted[:20])
     if len(result.accepted) > 20:
         numbers += f" and {len(result.accepted) - 20} more"
@@ -92,4 +92,5 @@ async def handle(request: SendRequest, context: CommandContext) -> None:
             f":warning: I could not post delivery updates anywhere "
             f"({error.response.get('error')}). Check them with `/sms status`."
         )
-    await context.tell(_confirmation(request, result, where))
+    content = gateway_content(services, request.message)
+    await context.tell(_confirmation(request, result, where, content))

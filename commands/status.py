@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import asdict
+
 from bot import phones, render
 from bot.delivery import Report
 from bot.gateway import GatewayError
@@ -37,7 +40,10 @@ async def _refresh(context: CommandContext, send: SendView) -> str | None:
     except GatewayError as error:
         return f"(could not refresh from the gateway: {error})"
     reports = [
-        (Report(e.msg_id, e.mobile, e.status, e.error_code, e.desc, e.timestamp), "status query")
+        (
+            Report(e.msg_id, e.mobile, e.status, e.error_code, e.desc, e.timestamp),
+            json.dumps(asdict(e)),
+        )
         for e in entries
     ]
     outcomes = await services.store.record_reports(reports, "poll")
@@ -60,7 +66,8 @@ async def handle(request: StatusRequest, context: CommandContext) -> None:
     send = await store.load_send(send.id) or send
     lines = [f"*msgId {', '.join(send.msg_ids)}*: {render.counts_in_words(send.recipients)}"]
     for recipient in send.recipients[:50]:
-        line = f"{render.ICONS[recipient.state]} {phones.display(recipient.mobile)} {recipient.state}"
+        icon = render.ICONS[recipient.state]
+        line = f"{icon} {phones.display(recipient.mobile)} {recipient.state}"
         if recipient.reason:
             line += f" — {render.escape(recipient.reason)}"
         lines.append(line)

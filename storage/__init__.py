@@ -136,11 +136,7 @@ class Store:
         now = _iso(self.clock())
 
         def write(db: Database) -> int:
-            send_id = (
-                db["sends"]
-                .insert({**send.__dict__, "created": now})
-                .last_pk
-            )
+            send_id = db["sends"].insert({**send.__dict__, "created": now}).last_pk
             db["recipients"].insert_all(
                 {
                     "send_id": send_id,
@@ -192,9 +188,7 @@ class Store:
         ids = list(announced)
 
         def write(db: Database) -> None:
-            db.execute(
-                "DELETE FROM outbox WHERE send_id = ? AND version = ?", [send_id, version]
-            )
+            db.execute("DELETE FROM outbox WHERE send_id = ? AND version = ?", [send_id, version])
             if ids:
                 marks = ",".join("?" * len(ids))
                 db.execute(f"UPDATE recipients SET announced = 1 WHERE id IN ({marks})", ids)
@@ -266,9 +260,7 @@ def _enqueue(db: Database, send_id: int, now: str) -> None:
     )
 
 
-def _apply_to_recipient(
-    db: Database, report: Report, source: ReportSource, now: str
-) -> Outcome:
+def _apply_to_recipient(db: Database, report: Report, source: ReportSource, now: str) -> Outcome:
     row = db.execute(
         "SELECT id, send_id, state FROM recipients WHERE msg_id = ? AND mobile = ?",
         [report.msg_id, report.mobile],

@@ -91,7 +91,7 @@ class Writer:
         finally:
             db.close()
 
-    def _commit_group(self, db: Database, batch: list[tuple[Callable[[Database], Any], Future]]) -> None:
+    def _commit_group(self, db: Database, batch: list[tuple[Callable[..., Any], Future]]) -> None:
         results: list[tuple[Future, bool, Any]] = []
         try:
             with db.atomic():

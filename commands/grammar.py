@@ -1,0 +1,516 @@
+"""The `/sms` grammar: the text Slack sends after the command, turned into a typed request.
+
+Pure functions only (no Slack, no I/O, the clock passed in) so every corner of the grammar can
+be pinned down by tests. Slack sends the text with `should_escape: true`: `&`, `<` and `>` arrive
+as entities, and mentions as `<@U123|alice>` / `<!subteam^S123|@oncall>`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from bot.phones import InvalidNumber, normalize
+
+MAX_MESSAGE_CHARS = 1600
+MAX_SENDER_CHARS = 20
+MAX_SCHEDULE_AHEAD = timedelta(days=30)
+MAX_LISTED_BAD_NUMBERS = 10  # an error listing a thousand numbers helps nobody
+AT_FORMAT = "%Y-%m-%d %H:%M"
+
+SEND_USAGE = '`/sms send &lt;to&gt; &lt;message&gt; [--from SENDER] [--at "YYYY-MM-DD HH:MM"]`'
+PAGE_USAGE = "`/sms page &lt;to&gt; &lt;message&gt;`"
+USAGES = {
+    "send": SEND_USAGE,
+    "page": PAGE_USAGE,
+    "balance": "`/sms balance`",
+    "status": "`/sms status [msgId]`",
+    "help": "`/sms help [subcommand]`",
+}
+SUBCOMMANDS = tuple(USAGES)
+
+USAGE = f"""\
+*Send SMS from Slack*
+• {SEND_USAGE} — send a text
+    `/sms send +2348031000010 Your code is 279275`
+    `/sms send +2348031000010,+2348031000011 Standup moved to 10:30 --from ACME`
+    `/sms send "+234 803 100 0010" Reminder: pick-up tomorrow --at "2025-01-31 09:00"`
+• {PAGE_USAGE} — paging with escalation: not available yet, use `send` for now
+• `/sms balance` — the gateway balance, e.g. `Balance: 1.00 CNY`
+• `/sms status [msgId]` — delivery of one send, or this channel's recent sends
+    `/sms status 240924162017564896`
+• `/sms help` — this text
+
+_Recipients_ come first: phone numbers with their country code (`+234…` or `234…`; lists \
+joined with commas; numbers with spaces in quotes). \
+Put `--` before a message that starts with digits: `/sms send +2348031000010 -- 2FA code 1234`.
+_Options_ go at the end: `--from` sets the sender ID (up to {MAX_SENDER_CHARS} characters), \
+`--at` schedules the send (in the bot's time zone, up to 30 days ahead).
+Messages may be up to {MAX_MESSAGE_CHARS} characters."""
+
+
+@dataclass(frozen=True)
+class HelpRequest:
+    topic: str | None = None
+
+
+@dataclass(frozen=True)
+class BalanceRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class StatusRequest:
+    msg_id: str | None
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    kind: Literal["send", "page"]
+    recipients: tuple[str, ...]
+    user_mentions: tuple[str, ...]
+    group_mentions: tuple[str, ...]
+    message: str
+    sender_id: str | None
+    send_at: datetime | None
+
+
+Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest
+
+
+class UsageError(ValueError):
+    """The user's command cannot be run; str(e) is a sentence for them plus a usage hint line.
+
+    Both are Slack mrkdwn, like USAGE: what the user typed is quoted as Slack sent it (still
+    escaped), so it shows as typed instead of being read as markup.
+    """
+
+    def __init__(self, reason: str, hint: str) -> None:
+        super().__init__(f"{reason}\n{hint}")
+        self.reason = reason
+        self.hint = hint
+
+
+def _usage(subcommand: str) -> str:
+    return f"Usage: {USAGES[subcommand]}"
+
+
+_QUOTES = '"“”„'
+_DASHES = ("--", "—", "–")  # macOS and iOS turn a typed "--" into a dash
+
+_OPTION_AT_END = re.compile(
+    r"""(?:^|\s)(?:--|—|–)(?P<name>from|at)
+        (?:\s+(?:[\"“”„](?P<quoted>[^\"“”„]*)[\"“”„]
+                |(?P<datetime>\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2})
+                |(?P<bare>\S+)))?
+        \s*\Z""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_OPTION_AT_START = re.compile(r"(?:--|—|–)(?:from|at)(?:\s|\Z)", re.IGNORECASE)
+_RECIPIENT_ITEM = re.compile(
+    r"""<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>
+      |<!subteam\^(?P<group>[A-Z0-9]+)(?:\|[^>]*)?>
+      |<tel:(?P<tel>[^|>]+)(?:\|[^>]*)?>
+      |(?P<phone>[0-9+().\-]*[0-9][0-9+().\-]*)""",
+    re.VERBOSE,
+)
+_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
+_ENTITY = re.compile(r"&(amp|lt|gt);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
+_BROADCASTS = {"here", "channel", "everyone"}
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One recipient as typed, before numbers are normalised."""
+
+    kind: Literal["number", "user", "group"]
+    value: str
+
+
+def parse(
+    text: str, *, default_region: str | None, zone: ZoneInfo, now: datetime
+) -> HelpRequest | BalanceRequest | StatusRequest | SendRequest:
+    """Parse what followed `/sms`; every problem is a UsageError the user can act on."""
+    stripped = text.lstrip()
+    first = stripped.split(maxsplit=1)[0] if stripped else ""
+    rest = stripped[len(first) :]
+    subcommand = _unescape(first).lower()
+    if subcommand in ("", "help", "?"):
+        topic = rest.split()[0].lower() if rest.split() else None
+        return HelpRequest(topic if topic in SUBCOMMANDS else None)
+    if subcommand == "balance":
+        if rest.strip():
+            raise UsageError("`/sms balance` takes nothing after it.", _usage("balance"))
+        return BalanceRequest()
+    if subcommand == "status":
+        return _parse_status(rest)
+    if subcommand in ("send", "page"):
+        return _parse_send(subcommand, rest, default_region, zone, now)
+    raise _unknown_subcommand(first)
+
+
+def _unknown_subcommand(word: str) -> UsageError:
+    if _recipient_items(word) is not None:
+        return UsageError(
+            "Start with a subcommand, e.g. `/sms send`, then the recipients.",
+            _usage("send"),
+        )
+    close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.6)
+    reason = f"I don't know the subcommand “{word}”."
+    if close:
+        reason += f" Did you mean `{close[0]}`?"
+    return UsageError(reason, "Try `/sms help` to see what I can do.")
+
+
+def _parse_status(rest: str) -> StatusRequest:
+    words = rest.split()
+    if not words:
+        return StatusRequest(None)
+    msg_id = words[0]
+    if len(words) > 1 or not (msg_id.isascii() and msg_id.isdigit()):
+        raise UsageError(
+            f"“{rest.strip()}” is not a msgId: a msgId is only digits.", _usage("status")
+        )
+    return StatusRequest(msg_id)
+
+
+def _parse_send(
+    kind: Literal["send", "page"],
+    body: str,
+    default_region: str | None,
+    zone: ZoneInfo,
+    now: datetime,
+) -> SendRequest:
+    body, sender_id, at = _split_options(body, kind)
+    items, tokens, message_start, explicit = _scan_recipients(body)
+    raw_message = body[message_start:].strip()
+    if not items:
+        raise UsageError(_no_recipients_reason(raw_message), _usage(kind))
+    if not explicit and _OPTION_AT_START.match(raw_message):
+        raise UsageError(
+            "Options go after the message: `--from` and `--at` must come last.", _usage(kind)
+        )
+
+    numbers, users, groups = _resolve(items, tokens, default_region, explicit, kind)
+    message = _to_plain_text(raw_message)
+    if not message.strip():
+        raise UsageError("The message is empty: write it after the recipients.", _usage(kind))
+    if len(message) > MAX_MESSAGE_CHARS:
+        raise UsageError(
+            f"The message is {len(message)} characters long; the most I can send is "
+            f"{MAX_MESSAGE_CHARS}.",
+            _usage(kind),
+        )
+    send_at = _parse_at(at, zone, now, kind) if at is not None else None
+    return SendRequest(kind, numbers, users, groups, message, sender_id, send_at)
+
+
+def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
+    """Peel `--from X` / `--at "…"` off the end of the text, in either order, once each."""
+    found: dict[str, str] = {}
+    while match := _OPTION_AT_END.search(body):
+        name = match["name"].lower()
+        if name in found:
+            raise UsageError(f"`--{name}` is given twice.", _usage(kind))
+        value = next((v for v in match.group("quoted", "datetime", "bare") if v is not None), "")
+        if value.startswith(_DASHES):
+            value = ""
+        found[name] = value.strip()
+        body = body[: match.start()]
+    typed = found.get("from")
+    sender = _unescape(typed) if typed is not None else None
+    if sender is not None:
+        if not sender:
+            raise UsageError("`--from` needs a sender ID after it.", _usage(kind))
+        if len(sender) > MAX_SENDER_CHARS:
+            raise UsageError(
+                f"The sender ID “{typed}” is {len(sender)} characters long; "
+                f"the most is {MAX_SENDER_CHARS}.",
+                _usage(kind),
+            )
+    return body, sender, found.get("at")
+
+
+def _scan_recipients(body: str) -> tuple[list[_Item], list[tuple[str, int]], int, bool]:
+    """Read recipients from the front until the first token that is not one.
+
+    Returns the items, the raw number tokens with their item index (for error hints), where the
+    message starts, and whether `--` marked that start explicitly.
+    """
+    items: list[_Item] = []
+    tokens: list[tuple[str, int]] = []
+    pos, end = 0, len(body)
+    while True:
+        while pos < end and body[pos].isspace():
+            pos += 1
+        if pos >= end:
+            return items, tokens, end, False
+        if body[pos] in _QUOTES:
+            close = _find_any(body, _QUOTES, pos + 1)
+            inner = body[pos + 1 : close] if close >= 0 else ""
+            after = close + 1
+            if close < 0 or (after < end and not body[after].isspace()):
+                return items, tokens, pos, False
+            found = _recipient_items(inner, allow_spaces=True)
+            if found is None:
+                return items, tokens, pos, False
+            tokens.append((inner.strip(), len(items)))
+            items.extend(found)
+            pos = after
+            continue
+        stop = _token_end(body, pos)
+        token = body[pos:stop]
+        if token in _DASHES:
+            return items, tokens, stop, True
+        found = _recipient_items(token)
+        if found is None:
+            return items, tokens, pos, False
+        tokens.append((token, len(items)))
+        items.extend(found)
+        pos = stop
+
+
+def _find_any(text: str, chars: str, start: int) -> int:
+    return next((i for i in range(start, len(text)) if text[i] in chars), -1)
+
+
+def _token_end(text: str, pos: int) -> int:
+    """End of the whitespace-delimited token at pos, treating `<…>` markup as one unit."""
+    while pos < len(text) and not text[pos].isspace():
+        if text[pos] == "<":
+            close = text.find(">", pos)
+            pos = close + 1 if close >= 0 else pos + 1
+        else:
+            pos += 1
+    return pos
+
+
+def _recipient_items(token: str, *, allow_spaces: bool = False) -> list[_Item] | None:
+    """The recipients in one comma-separated token, or None when any part is not a recipient."""
+    items: list[_Item] = []
+    for part in _split_commas(token):
+        candidate = part.strip()
+        if not candidate:
+            continue
+        if allow_spaces and not candidate.startswith("<"):
+            candidate = "".join(candidate.split())
+        match = _RECIPIENT_ITEM.fullmatch(candidate)
+        if match is None:
+            return None
+        if match["user"]:
+            items.append(_Item("user", match["user"]))
+        elif match["group"]:
+            items.append(_Item("group", match["group"]))
+        else:
+            items.append(_Item("number", match["tel"] or part.strip()))
+    return items or None
+
+
+def _split_commas(token: str) -> list[str]:
+    """Split on commas outside `<…>` markup, so a mention's label may hold a comma."""
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for ch in token:
+        depth += ch == "<"
+        depth -= ch == ">" and depth > 0
+        if ch == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current))
+    return parts
+
+
+def _resolve(
+    items: list[_Item],
+    tokens: list[tuple[str, int]],
+    default_region: str | None,
+    explicit: bool,
+    kind: str,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """Normalise every number, reporting all the bad ones at once."""
+    numbers: dict[str, None] = {}
+    users: dict[str, None] = {}
+    groups: dict[str, None] = {}
+    bad: list[tuple[int, InvalidNumber]] = []
+    for index, item in enumerate(items):
+        if item.kind == "user":
+            users[item.value] = None
+        elif item.kind == "group":
+            groups[item.value] = None
+        else:
+            try:
+                numbers[normalize(item.value, default_region)] = None
+            except InvalidNumber as exc:
+                if all(str(exc) != str(seen) for _, seen in bad):
+                    bad.append((index, exc))
+    if bad:
+        reason = _bad_numbers_reason(items, tokens, bad, default_region, explicit)
+        raise UsageError(reason, _usage(kind))
+    return tuple(numbers), tuple(users), tuple(groups)
+
+
+def _bad_numbers_reason(
+    items: list[_Item],
+    tokens: list[tuple[str, int]],
+    bad: list[tuple[int, InvalidNumber]],
+    default_region: str | None,
+    explicit: bool,
+) -> str:
+    lines = [f"• {_escape(str(exc))}" for _, exc in bad[:MAX_LISTED_BAD_NUMBERS]]
+    if len(bad) > MAX_LISTED_BAD_NUMBERS:
+        lines.append(f"• …and {len(bad) - MAX_LISTED_BAD_NUMBERS} more")
+    head = "This number can't be used:" if len(bad) == 1 else "These numbers can't be used:"
+    hints: list[str] = []
+    joined = _spaced_number(tokens, {i for i, _ in bad}, default_region)
+    if joined:
+        hints.append(f'A number with spaces goes in quotes: `"{joined}"`.')
+    elif not explicit and _looks_like_message_start(items, tokens, bad[-1][0]):
+        hints.append(
+            "If the message starts with a number, put `--` before it: "
+            "`/sms send +2348031000010 -- 2FA code 1234`."
+        )
+    return "\n".join([head, *lines, *hints])
+
+
+def _looks_like_message_start(
+    items: list[_Item], tokens: list[tuple[str, int]], bad_index: int
+) -> bool:
+    """Whether the last bad number may be the first word of the message, e.g. a code."""
+    last_token, last_index = tokens[-1]
+    return (
+        len(tokens) > 1
+        and bad_index == last_index == len(items) - 1
+        and "," not in last_token
+        and not last_token.startswith("+")
+    )
+
+
+def _spaced_number(
+    tokens: list[tuple[str, int]], bad: set[int], default_region: str | None
+) -> str | None:
+    """A valid number hiding in consecutive bad tokens, i.e. one typed with spaces, unquoted."""
+    for start in range(min(len(tokens), MAX_LISTED_BAD_NUMBERS)):
+        if tokens[start][1] not in bad:
+            continue
+        for stop in range(start + 2, min(start + 6, len(tokens)) + 1):
+            joined = " ".join(token for token, _ in tokens[start:stop])
+            try:
+                normalize(joined, default_region)
+            except InvalidNumber:
+                continue
+            return joined
+    return None
+
+
+def _no_recipients_reason(message: str) -> str:
+    first = message.split()[0] if message.split() else ""
+    markup = _SLACK_MARKUP.fullmatch(first)
+    if markup and (markup[1].startswith("#") or markup[1].lstrip("!") in _BROADCASTS):
+        return (
+            f"{_to_plain_text(first)} can't get an SMS: "
+            "name people, user groups or phone numbers instead."
+        )
+    return "Who should get it? Put phone numbers or @mentions before the message."
+
+
+def _parse_at(value: str, zone: ZoneInfo, now: datetime, kind: str) -> datetime:
+    """`--at` as wall time in the user's zone, between now and 30 days ahead."""
+    shown = value
+    try:
+        wall = datetime.strptime(" ".join(value.split()), AT_FORMAT)
+    except ValueError:
+        raise UsageError(
+            f'“{shown}” is not a time I understand: write `--at "YYYY-MM-DD HH:MM"`, '
+            'e.g. `--at "2025-01-31 09:00"`.',
+            _usage(kind),
+        ) from None
+    when = wall.replace(tzinfo=zone)
+    current = now if now.tzinfo is not None else now.replace(tzinfo=zone)
+    try:
+        if when < current:
+            raise UsageError(
+                f"{shown} is in the past ({zone.key} time); pick a time in the future.",
+                _usage(kind),
+            )
+        if when - current > MAX_SCHEDULE_AHEAD:
+            raise UsageError(
+                f"{shown} is more than 30 days ahead; the gateway only schedules up to then.",
+                _usage(kind),
+            )
+        exists = when.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+    except OverflowError:
+        raise UsageError(f"{shown} is too far away.", _usage(kind)) from None
+    if not exists:
+        raise UsageError(
+            f"{shown} does not exist in {zone.key} (the clocks skip it); pick another time.",
+            _usage(kind),
+        )
+    return when
+
+
+def _to_plain_text(text: str) -> str:
+    """Slack's escaped text as the SMS should read: mentions as @name, entities decoded."""
+    return _unescape(_SLACK_MARKUP.sub(_markup_text, text))
+
+
+def _markup_text(match: re.Match[str]) -> str:
+    target, _, label = match[1].partition("|")
+    if target.startswith("@"):
+        return "@" + (label.lstrip("@") or target[1:])
+    if target.startswith("!subteam^"):
+        return "@" + (label.lstrip("@") or target.removeprefix("!subteam^"))
+    if target.startswith("!"):
+        name = target[1:]
+        return "@" + name if name in _BROADCASTS else label or name
+    if target.startswith("#"):
+        return "#" + (label or target[1:])
+    if target.startswith(("mailto:", "tel:")):
+        return label or target.partition(":")[2]
+    return target
+
+
+def _unescape(text: str) -> str:
+    return _ENTITY.sub(lambda m: _ENTITIES[m[1]], text)
+
+
+def _escape(text: str) -> str:
+    """Plain text made safe to put in a Slack mrkdwn message."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+def segments(message: str) -> int:
+    """How many SMS parts the message costs, so the sender can be told before paying.
+
+    GSM-7 fits 160 septets in one part or 153 per part when split (extension-table characters
+    take two, and never straddle parts); anything else goes as UCS-2, 70 UTF-16 units in one
+    part or 67 per part (a surrogate pair never straddles parts). An empty message is one part.
+    """
+    if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in message):
+        widths = [2 if ch in _GSM_EXTENSION else 1 for ch in message]
+        single, per_part = 160, 153
+    else:
+        widths = [2 if ord(ch) > 0xFFFF else 1 for ch in message]
+        single, per_part = 70, 67
+    if sum(widths) <= single:
+        return 1
+    parts, used = 1, 0
+    for width in widths:
+        if used + width > per_part:
+            parts, used = parts + 1, 0
+        used += width
+    return parts

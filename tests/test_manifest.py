@@ -1,0 +1,74 @@
+"""manifest.yml is what an admin pastes into Slack: it must pass Slack's own schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "shared" / "slack-manifest-schema"
+SCHEMA_FILE = SCHEMA_DIR / "manifest.schema.1.0.0.json"
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    with (REPO / "manifest.yml").open(encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict[str, Any]:
+    if not SCHEMA_DIR.is_dir():
+        pytest.skip(f"Slack manifest schema not found at {SCHEMA_DIR}")
+    return json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+
+
+def test_manifest_is_valid_against_slack_schema(
+    manifest: dict[str, Any], schema: dict[str, Any]
+) -> None:
+    validator_class = jsonschema.validators.validator_for(schema)
+    assert validator_class is jsonschema.Draft7Validator, schema.get("$schema")
+    validator_class.check_schema(schema)
+    validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
+    errors = [
+        f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
+        for error in validator.iter_errors(manifest)
+    ]
+    assert errors == []
+
+
+def _sms_command(manifest: dict[str, Any]) -> dict[str, Any]:
+    commands = manifest["features"]["slash_commands"]
+    return next(command for command in commands if command["command"] == "/sms")
+
+
+def test_sms_command_escapes_text_so_mentions_arrive_as_ids(manifest: dict[str, Any]) -> None:
+    assert _sms_command(manifest)["should_escape"] is True
+
+
+def test_sms_command_posts_to_the_bolt_events_route(manifest: dict[str, Any]) -> None:
+    assert _sms_command(manifest)["url"].endswith("/slack/events")
+
+
+def test_interactivity_posts_to_the_same_route_as_the_command(manifest: dict[str, Any]) -> None:
+    interactivity = manifest["settings"]["interactivity"]
+    assert interactivity["is_enabled"] is True
+    assert interactivity["request_url"] == _sms_command(manifest)["url"]
+
+
+def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> None:
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert sorted(scopes) == ["chat:write", "commands", "im:write", "users:read"]
+
+
+def test_schema_check_rejects_a_manifest_with_a_misspelt_key(
+    manifest: dict[str, Any], schema: dict[str, Any]
+) -> None:
+    broken = {**manifest, "settings": {**manifest["settings"], "socket_mode": False}}
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    assert not validator.is_valid(broken)
