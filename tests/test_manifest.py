@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +62,39 @@ def test_interactivity_posts_to_the_same_route_as_the_command(manifest: dict[str
     assert interactivity["request_url"] == _sms_command(manifest)["url"]
 
 
-def test_bot_scopes_are_exactly_what_the_bot_uses(manifest: dict[str, Any]) -> None:
-    scopes = manifest["oauth_config"]["scopes"]["bot"]
-    assert sorted(scopes) == ["chat:write", "commands", "im:write", "users:read"]
+# Web API methods the bot may call, and the bot scope each needs (api.slack.com/methods).
+METHOD_SCOPES = {
+    "chat_postMessage": "chat:write",
+    "chat_update": "chat:write",
+    "chat_postEphemeral": "chat:write",
+    "users_info": "users:read",
+    "usergroups_users_list": "usergroups:read",
+    "conversations_open": "im:write",
+}
+
+
+def _methods_called() -> set[str]:
+    """Web API methods called anywhere in the runtime code, found as `.method_name(`."""
+    called = set()
+    for folder in ("bot", "commands"):
+        for path in (REPO / folder).rglob("*.py"):
+            if path.name == "slack_standin.py":
+                continue
+            called |= set(
+                re.findall(
+                    r"\.(chat_\w+|users_\w+|usergroups_\w+|conversations_\w+)\(", path.read_text()
+                )
+            )
+    return called
+
+
+def test_bot_scopes_are_exactly_what_the_code_uses(manifest: dict[str, Any]) -> None:
+    called = _methods_called()
+    assert called, "no Web API calls found: the scan is broken"
+    unknown = called - METHOD_SCOPES.keys()
+    assert not unknown, f"add the scopes of {unknown} to METHOD_SCOPES"
+    needed = {METHOD_SCOPES[m] for m in called} | {"commands"}
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
 
 
 def test_schema_check_rejects_a_manifest_with_a_misspelt_key(
