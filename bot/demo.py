@@ -50,6 +50,7 @@ class LocalSystem:
         self.app: web.Application | None = None
         self.settings: Settings | None = None
         self._stack = AsyncExitStack()
+        self._runner: web.AppRunner | None = None
         self.session: aiohttp.ClientSession | None = None
 
     def environment(self) -> dict[str, str]:
@@ -77,6 +78,7 @@ class LocalSystem:
         self.gateway_url = await self.gateway.start()
         self._stack.push_async_callback(self.gateway.stop)
         await self.start_bot()
+        self._stack.push_async_callback(self.stop_bot)
         self.session = await self._stack.enter_async_context(aiohttp.ClientSession())
         return self
 
@@ -92,10 +94,17 @@ class LocalSystem:
         self.url = f"http://127.0.0.1:{port}"
         self.gateway.config.report_url = self.url + self.settings.sms_report_path
         self._runner = runner
-        self._stack.push_async_callback(self.stop_bot)
 
     async def stop_bot(self) -> None:
-        await self._runner.cleanup()
+        """Stop the bot as a shutdown would; the database file stays for a restart."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def restart_bot(self) -> None:
+        """Stop and start the bot on the same database (it gets a new port)."""
+        await self.stop_bot()
+        await self.start_bot()
 
     async def __aexit__(self, *exc: object) -> None:
         await self._stack.__aexit__(None, None, None)
