@@ -74,12 +74,21 @@ async def _terminal(args: argparse.Namespace, settings: Settings) -> int:
             for part in raw.split(","):
                 numbers.append(phones.normalize(part, settings.sms_default_region))
         if args.command == "status":
-            for entry in await gateway.status([(args.msg_id, n) for n in numbers]):
+            entries = await gateway.status([(args.msg_id, n) for n in numbers])
+            for entry in entries:
                 print(
                     f"{entry.msg_id} {phones.display(entry.mobile)} status={entry.status} "
                     f"errorCode={entry.error_code} time={entry.timestamp}"
                 )
-            return 0
+            answered = {entry.mobile for entry in entries}
+            for number in numbers:
+                if number not in answered:
+                    print(
+                        f"{args.msg_id} {phones.display(number)}: no report found (unknown "
+                        "msgId or number, or older than the gateway's 30 days)",
+                        file=sys.stderr,
+                    )
+            return 0 if entries else 1
         code = 0
         for batch in await gateway.send(numbers, args.message, sender_id=args.sender_id):
             if batch.msg_id:

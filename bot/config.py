@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -48,6 +49,10 @@ class Settings:
     sms_gateway_timeout: float
     sms_update_interval: float
     sms_mask_numbers: bool
+    sms_poll_after: float
+    sms_poll_interval: float
+    sms_report_allowed_ips: tuple[IPv4Network | IPv6Network, ...] | None
+    shutdown_grace: float
     log_level: str
 
     @property
@@ -110,6 +115,13 @@ def _zone(value: str) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError("must be an IANA time zone such as UTC or Asia/Shanghai") from None
+
+
+def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    try:
+        return tuple(ip_network(part.strip(), strict=False) for part in value.split(",") if part)
+    except ValueError:
+        raise ValueError("must be IP addresses or CIDRs separated by commas") from None
 
 
 def _prefixed(prefix: str) -> Callable[[str], str]:
@@ -197,6 +209,10 @@ def _read_all(read: _Reader, need_slack: bool) -> dict[str, object]:
         sms_gateway_timeout=read.get("SMS_GATEWAY_TIMEOUT", _positive_float, "10"),
         sms_update_interval=read.get("SMS_UPDATE_INTERVAL", _positive_float, "1.0"),
         sms_mask_numbers=read.get("SMS_MASK_NUMBERS", _bool, "true"),
+        sms_poll_after=read.get("SMS_POLL_AFTER", _positive_float, "300"),
+        sms_poll_interval=read.get("SMS_POLL_INTERVAL", _positive_float, "30"),
+        sms_report_allowed_ips=read.get("SMS_REPORT_ALLOWED_IPS", _networks),
+        shutdown_grace=read.get("SHUTDOWN_GRACE", _positive_float, "10"),
         log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
     )
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
+from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +25,8 @@ log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
 _FIELD_MAX = 200
+_STATUS_MAX = 1000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class BadReport(ValueError):
@@ -40,25 +44,32 @@ def _text(body: dict[str, Any], name: str, required: bool) -> str:
     text = str(value).strip()
     if len(text) > _FIELD_MAX:
         raise BadReport(f"field {name} is too long")
+    if _SURROGATE.search(text):
+        raise BadReport(f"field {name} is not valid Unicode text")
     return text
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also says yes to '²' and other digits int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_report(raw: bytes) -> Report:
     """A Report from the pushed body, or BadReport naming what is wrong."""
     try:
         body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise BadReport("body is not JSON") from None
     if not isinstance(body, dict):
         raise BadReport("body must be a JSON object")
     status = body.get("status")
-    if isinstance(status, str) and status.strip().isdigit():
+    if isinstance(status, str) and _digits(status.strip()):
         status = int(status)
-    if isinstance(status, bool) or not isinstance(status, int):
-        raise BadReport("field status must be a number")
+    if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status < _STATUS_MAX:
+        raise BadReport("field status must be a small whole number")
     mobile = _text(body, "mobile", True).lstrip("+")
     msg_id = _text(body, "msgId", True)
-    if not mobile.isdigit() or not msg_id.isdigit():
+    if not _digits(mobile) or not _digits(msg_id):
         raise BadReport("fields mobile and msgId must be digits")
     return Report(
         msg_id=msg_id,
@@ -70,6 +81,16 @@ def parse_report(raw: bytes) -> Report:
     )
 
 
+def _address_allowed(remote: str | None, allowed: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        address = ip_address(remote or "")
+    except ValueError:
+        return False
+    if isinstance(address, IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return any(address in network for network in allowed)
+
+
 def _answer(code: int, msg: str, status: int) -> web.Response:
     return web.json_response({"code": code, "msg": msg}, status=status)
 
@@ -79,6 +100,11 @@ async def receive_report(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     metrics = services.metrics
     settings = services.settings
+    allowed = settings.sms_report_allowed_ips
+    if allowed is not None and not _address_allowed(request.remote, allowed):
+        metrics.reports_rejected.labels("address").inc()
+        log.warning("report refused from %s: not in SMS_REPORT_ALLOWED_IPS", request.remote)
+        return _answer(1004, "address not allowed", 403)
     given_key = request.headers.get("appKey", "").encode()
     given_digest = request.headers.get("appSecret", "").upper().encode()
     key_ok = hmac.compare_digest(given_key, settings.sms_app_key.encode())
@@ -88,7 +114,7 @@ async def receive_report(request: web.Request) -> web.Response:
         log.warning("report refused from %s: wrong appKey/appSecret", request.remote)
         return _answer(1002 if not key_ok else 1003, "wrong appKey or appSecret", 401)
     try:
-        raw = await request.content.read(MAX_BODY + 1)
+        raw = await request.read()
         if len(raw) > MAX_BODY:
             metrics.reports_rejected.labels("too_large").inc()
             return _answer(1001, "body too large", 413)

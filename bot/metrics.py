@@ -40,6 +40,12 @@ class Metrics:
             ["method", "error"],
             registry=self.registry,
         )
+        self.slack_dropped = Counter(
+            "smsbot_slack_updates_dropped",
+            "Channel updates given up on, by the Slack error that ended them",
+            ["error"],
+            registry=self.registry,
+        )
         self.slack_updates = Counter(
             "smsbot_slack_updates",
             "Tracked-message posts, edits and thread replies made",

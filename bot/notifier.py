@@ -1,9 +1,15 @@
 """Keeps each send's tracked message in step with the database.
 
-Report intake only bumps a row in the `outbox` table; this worker wakes, waits one
-update interval so a burst of reports folds into one edit, then makes the Slack calls.
-A row is cleared only if no newer change arrived while Slack was being called, so
-the last state is always shown.
+Report intake only bumps a row in the `outbox` table, in the same transaction as the
+report; this worker wakes, waits one update interval so a burst of reports folds into
+one edit, then makes the Slack calls. A row is cleared only if no newer change came in
+while Slack was being called, so the last state is always shown, and after a crash the
+rows still there are simply done again: an edit shows the same thing twice, never two
+messages.
+
+Thread replies about failures are at most once: recipients are marked announced before
+the reply is posted, so a crash in between loses that reply rather than doubling it.
+The tracked message, which always shows every failure, is the record that cannot be lost.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -20,16 +26,27 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.delivery import State
 from bot.metrics import Metrics
-from storage import SendView, Store
+from storage import Pending, SendView, Store
 
 log = logging.getLogger(__name__)
 
-# The channel cannot take our message: post to the sender's DM with the app instead.
-CANNOT_POST = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
-# The tracked message is gone for good: retrying the edit can never succeed.
+# The channel will not take our message: the sender's DM with the app takes it instead.
+CHANNEL_REFUSES = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+# The tracked message is gone: post a new one where it was.
+MESSAGE_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
+# Our token no longer works: no retry can help until an admin fixes it.
+TOKEN_DEAD = {
+    "token_revoked",
+    "invalid_auth",
+    "account_inactive",
+    "not_authed",
+    "missing_scope",
+    "team_access_not_granted",
+}
 # Seconds after which a send that has no tracked message is posted by the worker.
 ORPHAN_AFTER = 60
-GONE = {"message_not_found", "channel_not_found", "is_archived", "cant_update_message"}
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = 300.0
 
 
 @dataclass(frozen=True)
@@ -37,6 +54,10 @@ class Posted:
     channel: str
     ts: str
     notice: str | None
+
+
+def _error(error: SlackApiError) -> str:
+    return str(error.response.get("error") or "unknown")
 
 
 class Notifier:
@@ -68,66 +89,91 @@ class Notifier:
         self._wake.set()
         while True:
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=30)
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval * 5)
             except TimeoutError:
                 pass
             self._wake.clear()
             await asyncio.sleep(self.interval)
             try:
-                retry = await self.flush()
+                await self.flush()
             except Exception:
-                log.exception("notifier round failed; retrying")
-                retry = True
-            if retry:
-                await asyncio.sleep(self.interval * 5)
-                self._wake.set()
+                log.exception("notifier round failed; trying again next round")
 
-    async def flush(self) -> bool:
-        """One round over the outbox; True when something must be tried again later."""
-        retry = False
-        for send_id, version in await self.store.pending_updates():
-            send = await self.store.load_send(send_id)
+    async def drain(self) -> None:
+        """Rounds until nothing is due or a round changes nothing: for shutdown, under a limit."""
+        before = await self.store.pending_updates(due=self.clock())
+        while before:
+            await self.flush()
+            after = await self.store.pending_updates(due=self.clock())
+            if after == before:
+                return
+            before = after
+
+    async def flush(self) -> None:
+        """One round over the outbox rows that are due."""
+        for pending in await self.store.pending_updates(due=self.clock()):
+            send = await self.store.load_send(pending.send_id)
             if send is None:
-                await self.store.drop_update(send_id)
-                continue
-            if send.message_ts is None:
+                await self.store.drop_update(pending.send_id)
+            elif send.message_ts is None:
                 if self._orphaned(send):
-                    await self._recover_post(send_id)
-                continue
-            try:
-                announced = await self._update(send)
-            except SlackApiError as error:
-                code = str(error.response.get("error", "unknown"))
-                self.metrics.slack_errors.labels("chat.update", code).inc()
-                if code in GONE:
-                    log.warning("tracked message of send %s is gone (%s)", send_id, code)
-                    await self.store.drop_update(send_id)
-                else:
-                    log.warning("update of send %s failed (%s); will retry", send_id, code)
-                    retry = True
-                continue
-            except Exception as error:
-                self.metrics.slack_errors.labels("chat.update", type(error).__name__).inc()
-                log.warning("update of send %s failed (%s); will retry", send_id, error)
-                retry = True
-                continue
-            await self.store.mark_updated(send_id, version, announced)
-        return retry
+                    await self._repost(send, "never posted")
+            else:
+                await self._bring_up_to_date(send, pending)
+
+    async def _bring_up_to_date(self, send: SendView, pending: Pending) -> None:
+        try:
+            await self._update(send)
+        except SlackApiError as error:
+            await self._handle_failure(send, pending, "chat.update", _error(error), error)
+            return
+        except Exception as error:
+            await self._handle_failure(send, pending, "chat.update", type(error).__name__, error)
+            return
+        await self.store.mark_updated(send.id, pending.version)
+
+    async def _handle_failure(
+        self, send: SendView, pending: Pending, method: str, code: str, error: Exception
+    ) -> None:
+        """Each permanent Slack error has one fallback; anything else is retried with backoff."""
+        self.metrics.slack_errors.labels(method, code).inc()
+        if code in MESSAGE_GONE:
+            log.warning("tracked message of send %s is gone (%s): posting a new one", send.id, code)
+            await self._repost(send, code)
+        elif code in CHANNEL_REFUSES:
+            log.warning("channel of send %s refuses updates (%s): using the DM", send.id, code)
+            await self._repost(send, code)
+        elif code in TOKEN_DEAD:
+            log.error("Slack token unusable (%s): update of send %s dropped", code, send.id)
+            self.metrics.slack_dropped.labels(code).inc()
+            await self.store.drop_update(send.id)
+        elif pending.attempts + 1 >= MAX_ATTEMPTS:
+            log.error("giving up on send %s after %d attempts (%s)", send.id, MAX_ATTEMPTS, code)
+            self.metrics.slack_dropped.labels(code).inc()
+            await self.store.drop_update(send.id)
+        else:
+            delay = min(self.interval * 2 ** (pending.attempts + 1), MAX_BACKOFF)
+            log.warning("update of send %s failed (%s); again in %.1fs", send.id, error, delay)
+            await self.store.defer_update(send.id, self.clock() + timedelta(seconds=delay))
+
+    async def _repost(self, send: SendView, reason: str) -> None:
+        """Post the tracked message anew (in the channel, or the DM if the channel refuses)."""
+        try:
+            await self.post_tracked(send.id)
+        except SlackApiError as error:
+            code = _error(error)
+            self.metrics.slack_errors.labels("chat.postMessage", code).inc()
+            self.metrics.slack_dropped.labels(code).inc()
+            log.error("send %s: no place takes its message (%s, then %s)", send.id, reason, code)
+            await self.store.drop_update(send.id)
 
     def _orphaned(self, send: SendView) -> bool:
         """A send stored but never posted: the command that made it died before posting."""
         created = datetime.fromisoformat(send.created)
         return (self.clock() - created).total_seconds() > ORPHAN_AFTER
 
-    async def _recover_post(self, send_id: int) -> None:
-        try:
-            await self.post_tracked(send_id)
-        except SlackApiError as error:
-            log.warning("could not post tracked message of send %s: %s", send_id, error)
-            await self.store.drop_update(send_id)
-
     async def _pace(self, channel: str) -> None:
-        """At most one call per channel per interval, Slack's pace for posting."""
+        """At most one call per channel per interval: Slack allows about one post a second."""
         loop = asyncio.get_running_loop()
         wait = self._last_call.get(channel, 0) + self.interval - loop.time()
         if wait > 0:
@@ -137,7 +183,8 @@ class Notifier:
     def _now_label(self) -> str:
         return self.clock().strftime("%H:%M:%S UTC")
 
-    async def _update(self, send: SendView) -> list[int]:
+    async def _update(self, send: SendView) -> None:
+        """Edit the tracked message; post newly failed recipients in its thread."""
         assert send.message_channel and send.message_ts
         message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
         await self._pace(send.message_channel)
@@ -149,17 +196,27 @@ class Notifier:
         )
         self.metrics.slack_updates.labels("chat.update").inc()
         failed = [r for r in send.recipients if r.state == State.FAILED and not r.announced]
-        if failed:
-            reply = render.failure_reply(failed, mask=self.mask)
-            await self._pace(send.message_channel)
+        if not failed:
+            return
+        ids = [r.id for r in failed]
+        await self.store.mark_announced(ids)
+        reply = render.failure_reply(failed, mask=self.mask)
+        await self._pace(send.message_channel)
+        try:
             await self.client.chat_postMessage(
                 channel=send.message_channel,
                 thread_ts=send.message_ts,
                 text=reply.text,
                 blocks=reply.blocks,
             )
-            self.metrics.slack_updates.labels("chat.postMessage").inc()
-        return [r.id for r in failed]
+        except SlackApiError as error:
+            self.metrics.slack_errors.labels("chat.postMessage", _error(error)).inc()
+            log.warning("thread reply for send %s not posted: %s", send.id, _error(error))
+            return
+        except Exception:
+            await self.store.mark_announced(ids, announced=False)
+            raise
+        self.metrics.slack_updates.labels("chat.postMessage").inc()
 
     async def post_tracked(self, send_id: int) -> Posted:
         """Post a send's tracked message in its channel, or in the sender's DM if we can't.
@@ -177,9 +234,9 @@ class Notifier:
                 channel=send.channel_id, text=message.text, blocks=message.blocks
             )
         except SlackApiError as error:
-            code = str(error.response.get("error", "unknown"))
+            code = _error(error)
             self.metrics.slack_errors.labels("chat.postMessage", code).inc()
-            if code not in CANNOT_POST:
+            if code not in CHANNEL_REFUSES:
                 raise
             notice = (
                 f"I can't post in <#{send.channel_id}> ({code}), so delivery updates for "

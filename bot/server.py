@@ -8,10 +8,9 @@ as aiohttp's background_tasks example does.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -20,9 +19,11 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
 from bot.gateway import GatewayClient
+from bot.inflight import InFlight
 from bot.intake import MAX_BODY, receive_report
 from bot.metrics import Metrics
 from bot.notifier import Notifier
+from bot.poller import Poller
 from bot.services import SERVICES, Services
 from bot.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
 from storage import Store
@@ -39,6 +40,13 @@ def utc_now() -> datetime:
 
 
 async def _components(app: web.Application) -> AsyncIterator[None]:
+    """Start everything in order, and on shutdown stop it in the reverse order.
+
+    Shutdown: Socket Mode stops taking commands, commands in flight finish (their SMS
+    must be recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach Slack, then
+    the workers stop and the database closes. What is left in the outbox is done at
+    the next start.
+    """
     settings = app[SETTINGS]
     clock = app[CLOCK]
     metrics = Metrics()
@@ -54,24 +62,39 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         mask=settings.sms_mask_numbers,
         clock=clock,
     )
+    gateway = GatewayClient(
+        settings.sms_api_url,
+        settings.sms_app_key,
+        settings.sms_app_secret,
+        session,
+        timeout=settings.sms_gateway_timeout,
+        metrics_hook=metrics.gateway_error,
+    )
+    poller = Poller(
+        store,
+        gateway,
+        notifier,
+        metrics,
+        after=timedelta(seconds=settings.sms_poll_after),
+        interval=settings.sms_poll_interval,
+        clock=clock,
+    )
     services = Services(
         settings=settings,
         store=store,
-        gateway=GatewayClient(
-            settings.sms_api_url,
-            settings.sms_app_key,
-            settings.sms_app_secret,
-            session,
-            timeout=settings.sms_gateway_timeout,
-            metrics_hook=metrics.gateway_error,
-        ),
+        gateway=gateway,
         notifier=notifier,
+        poller=poller,
         metrics=metrics,
         clock=clock,
+        inflight=InFlight(),
     )
     app[SERVICES] = services
     app[BOLT] = bolt_app(services, client)
-    worker = asyncio.create_task(notifier.run(), name="notifier")
+    workers = [
+        asyncio.create_task(notifier.run(), name="notifier"),
+        asyncio.create_task(poller.run(), name="poller"),
+    ]
     socket_mode = None
     if settings.socket_mode:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -83,9 +106,16 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     finally:
         if socket_mode is not None:
             await socket_mode.close_async()
-        worker.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker
+        await services.inflight.wait(settings.shutdown_grace)
+        for worker in workers:
+            worker.cancel()
+        await asyncio.gather(*workers, return_exceptions=True)
+        try:
+            await asyncio.wait_for(notifier.drain(), timeout=settings.shutdown_grace)
+        except TimeoutError:
+            log.warning("outbox not drained at shutdown; it resumes at the next start")
+        except Exception:
+            log.exception("outbox drain at shutdown failed; it resumes at the next start")
         await session.close()
         await store.close()
 

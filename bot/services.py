@@ -10,8 +10,10 @@ from aiohttp import web
 
 from bot.config import Settings
 from bot.gateway import GatewayClient
+from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.notifier import Notifier
+from bot.poller import Poller
 from storage import Store
 
 
@@ -21,8 +23,10 @@ class Services:
     store: Store
     gateway: GatewayClient
     notifier: Notifier
+    poller: Poller
     metrics: Metrics
     clock: Callable[[], datetime]
+    inflight: InFlight
 
 
 SERVICES = web.AppKey("services", Services)

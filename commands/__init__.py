@@ -24,6 +24,8 @@ from commands.grammar import (
 
 log = logging.getLogger(__name__)
 
+Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest
+
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/sms")
@@ -46,19 +48,35 @@ def register(app: AsyncApp, services: Services) -> None:
             user_id=command.get("user_id", ""),
             channel_id=command.get("channel_id", ""),
         )
-        match request:
-            case HelpRequest():
-                await ack(text=help.text())
-            case BalanceRequest():
-                await ack()
-                await balance.handle(context)
-            case StatusRequest():
-                await ack()
-                await status.handle(request, context)
-            case SendRequest():
-                refusal = send.refusal(request)
-                if refusal:
-                    await ack(text=refusal)
-                    return
-                await ack(text=send.acknowledgement(request))
-                await send.handle(request, context)
+        with services.inflight.track():
+            await _dispatch(request, context, ack)
+
+
+async def _dispatch(request: Request, context: CommandContext, ack: AsyncAck) -> None:
+    try:
+        await _run(request, context, ack)
+    except Exception:
+        log.exception("/sms %s failed", type(request).__name__)
+        await context.tell(
+            ":warning: Something went wrong on my side and I could not finish that. "
+            "If it was a send, check `/sms status` before trying again."
+        )
+
+
+async def _run(request: Request, context: CommandContext, ack: AsyncAck) -> None:
+    match request:
+        case HelpRequest():
+            await ack(text=help.text())
+        case BalanceRequest():
+            await ack()
+            await balance.handle(context)
+        case StatusRequest():
+            await ack()
+            await status.handle(request, context)
+        case SendRequest():
+            refusal = send.refusal(request)
+            if refusal:
+                await ack(text=refusal)
+                return
+            await ack(text=send.acknowledgement(request))
+            await send.handle(request, context)

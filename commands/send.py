@@ -20,7 +20,7 @@ def refusal(request: SendRequest) -> str | None:
     if request.kind == "page":
         return (
             "`/sms page` (paging with escalation) is not available yet. "
-            "Use `/sms send <number> <message>` for now."
+            "Use `/sms send &lt;number&gt; &lt;message&gt;` for now."
         )
     if request.user_mentions or request.group_mentions:
         return (

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-
 from bot import phones, render
-from bot.delivery import Report
 from bot.gateway import GatewayError
 from commands.context import CommandContext
 from commands.grammar import StatusRequest
@@ -30,27 +26,23 @@ def _recent_lines(sends: list[SendView]) -> str:
 
 
 async def _refresh(context: CommandContext, send: SendView) -> str | None:
-    """Ask the gateway for the reports of the send's unfinished recipients; None when ok."""
+    """Ask the gateway about the send's unfinished recipients; a sentence if that failed."""
     pairs = [(r.msg_id, r.mobile) for r in send.recipients if r.msg_id and not r.state.final]
     if not pairs:
         return None
-    services = context.services
     try:
-        entries = await services.gateway.status(pairs)
+        await context.services.poller.ask(pairs)
     except GatewayError as error:
         return f"(could not refresh from the gateway: {error})"
-    reports = [
-        (
-            Report(e.msg_id, e.mobile, e.status, e.error_code, e.desc, e.timestamp),
-            json.dumps(asdict(e)),
-        )
-        for e in entries
-    ]
-    outcomes = await services.store.record_reports(reports, "poll")
-    for outcome in outcomes:
-        services.metrics.reports_received.labels("poll", outcome).inc()
-    services.notifier.poke()
     return None
+
+
+def _may_see(send: SendView, context: CommandContext) -> bool:
+    """The sender, or anyone in the channel where the send's message is shown."""
+    return context.user_id == send.user_id or context.channel_id in (
+        send.channel_id,
+        send.message_channel,
+    )
 
 
 async def handle(request: StatusRequest, context: CommandContext) -> None:
@@ -59,15 +51,23 @@ async def handle(request: StatusRequest, context: CommandContext) -> None:
         await context.tell(_recent_lines(await store.recent_sends(context.channel_id, RECENT)))
         return
     send = await store.find_send(request.msg_id)
-    if send is None:
-        await context.tell(f"I have no SMS with msgId {request.msg_id} in my records.")
+    if send is None or not _may_see(send, context):
+        await context.tell(
+            f"I have no SMS with msgId {request.msg_id} from this channel in my records."
+        )
         return
     problem = await _refresh(context, send)
     send = await store.load_send(send.id) or send
+    # Full numbers are for the person who sent them; everyone else sees the channel's view.
+    show = (
+        phones.display
+        if context.user_id == send.user_id
+        else render.number_formatter(context.services.settings.sms_mask_numbers)
+    )
     lines = [f"*msgId {', '.join(send.msg_ids)}*: {render.counts_in_words(send.recipients)}"]
     for recipient in send.recipients[:50]:
         icon = render.ICONS[recipient.state]
-        line = f"{icon} {phones.display(recipient.mobile)} {recipient.state}"
+        line = f"{icon} {show(recipient.mobile)} {recipient.state}"
         if recipient.reason:
             line += f" — {render.escape(recipient.reason)}"
         lines.append(line)

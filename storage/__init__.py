@@ -10,20 +10,32 @@ import asyncio
 import os
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
 from bot.delivery import Outcome, Report, ReportSource, State, apply, classify, failure_reason
+from storage.lock import DatabaseInUse, DatabaseLock
 from storage.schema import migrations
 from storage.writer import Writer, connect
 
 T = TypeVar("T")
+
+__all__ = [
+    "DatabaseInUse",
+    "NewRecipient",
+    "NewSend",
+    "Pending",
+    "PollTarget",
+    "Recipient",
+    "SendView",
+    "Store",
+]
 
 
 @dataclass(frozen=True)
@@ -89,6 +101,28 @@ class SendView:
         return Counter(r.state for r in self.recipients)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A send whose tracked message must be brought up to date."""
+
+    send_id: int
+    version: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class PollTarget:
+    recipient_id: int
+    msg_id: str
+    mobile: str
+    polls: int
+
+
+# The gateway answers status queries for the last 30 days only (gateway-api.md §4).
+REPORT_WINDOW = timedelta(days=30)
+EXPIRED_REASON = "no delivery report within the gateway's 30 days"
+
+
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds")
 
@@ -105,19 +139,32 @@ class Store:
     def __init__(self, path: Path | str, clock: Callable[[], datetime]) -> None:
         self.path = Path(path)
         self.clock = clock
+        self._lock = DatabaseLock(self.path)
         self._writer = Writer(str(self.path))
         self._local = threading.local()
+        self._reader_dbs: list[Database] = []
         self._readers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sqlite-reader")
 
     async def open(self) -> None:
-        """Create the file, apply migrations and start the writer thread."""
+        """Lock, create the file, apply migrations and start the writer thread.
+
+        Raises DatabaseInUse when another live process has the database.
+        """
         await asyncio.to_thread(_create_private, self.path)
-        await asyncio.to_thread(self._writer.start)
-        await self._writer.write(migrations.apply)
+        self._lock.acquire()
+        try:
+            await asyncio.to_thread(self._writer.start)
+            await self._writer.write(migrations.apply)
+        except BaseException:
+            self._lock.release()
+            raise
 
     async def close(self) -> None:
         await asyncio.to_thread(self._writer.stop)
         self._readers.shutdown(wait=True)
+        for db in self._reader_dbs:
+            db.close()
+        self._lock.release()
 
     async def _read(self, fn: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
@@ -127,6 +174,7 @@ class Store:
         db = getattr(self._local, "db", None)
         if db is None:
             db = self._local.db = connect(str(self.path))
+            self._reader_dbs.append(db)
         return fn(db)
 
     # writes
@@ -183,17 +231,24 @@ class Store:
 
         await self._writer.write(write)
 
-    async def mark_updated(self, send_id: int, version: int, announced: Iterable[int]) -> None:
+    async def mark_updated(self, send_id: int, version: int) -> None:
         """Clear the outbox row unless a newer change came in while Slack was being called."""
-        ids = list(announced)
+        await self._writer.write(
+            lambda db: db.execute(
+                "DELETE FROM outbox WHERE send_id = ? AND version = ?", [send_id, version]
+            )
+        )
 
-        def write(db: Database) -> None:
-            db.execute("DELETE FROM outbox WHERE send_id = ? AND version = ?", [send_id, version])
-            if ids:
-                marks = ",".join("?" * len(ids))
-                db.execute(f"UPDATE recipients SET announced = 1 WHERE id IN ({marks})", ids)
+    async def mark_announced(self, recipient_ids: Sequence[int], announced: bool = True) -> None:
+        """Record that these failures were (or, on a failed post, were not) said in the thread."""
+        ids = list(recipient_ids)
+        marks = ",".join("?" * len(ids))
 
-        await self._writer.write(write)
+        await self._writer.write(
+            lambda db: db.execute(
+                f"UPDATE recipients SET announced = ? WHERE id IN ({marks})", [int(announced), *ids]
+            )
+        )
 
     async def drop_update(self, send_id: int) -> None:
         """Give up on a send's channel updates (its message is gone for good)."""
@@ -225,14 +280,83 @@ class Store:
 
         return await self._read(read)
 
-    async def pending_updates(self) -> list[tuple[int, int]]:
-        """(send_id, version) of every send whose tracked message is behind."""
-        return await self._read(
-            lambda db: [
-                (row[0], row[1])
-                for row in db.execute("SELECT send_id, version FROM outbox ORDER BY queued_at")
-            ]
+    async def pending_updates(self, due: datetime | None = None) -> list[Pending]:
+        """Sends whose tracked message is behind; with `due`, only those not deferred past it."""
+
+        def read(db: Database) -> list[Pending]:
+            sql = "SELECT send_id, version, attempts FROM outbox"
+            params: list[str] = []
+            if due is not None:
+                sql += " WHERE not_before IS NULL OR not_before <= ?"
+                params.append(_iso(due))
+            return [Pending(*row) for row in db.execute(sql + " ORDER BY queued_at", params)]
+
+        return await self._read(read)
+
+    async def defer_update(self, send_id: int, not_before: datetime) -> None:
+        """Try this send's update again later, counting the attempt."""
+        await self._writer.write(
+            lambda db: db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, not_before = ? WHERE send_id = ?",
+                [_iso(not_before), send_id],
+            )
         )
+
+    async def due_for_poll(self, now: datetime, after: timedelta, limit: int) -> list[PollTarget]:
+        """Recipients still without a final state `after` their send, within the 30 days."""
+
+        def read(db: Database) -> list[PollTarget]:
+            rows = db.execute(
+                "SELECT r.id, r.msg_id, r.mobile, r.polls FROM recipients r "
+                "JOIN sends s ON s.id = r.send_id "
+                "WHERE r.msg_id IS NOT NULL AND r.state IN ('accepted', 'pending', 'scheduled') "
+                "AND s.created > ? "
+                "AND ((r.next_poll IS NULL AND s.created <= ?) OR r.next_poll <= ?) "
+                "ORDER BY r.id LIMIT ?",
+                [_iso(now - REPORT_WINDOW), _iso(now - after), _iso(now), limit],
+            ).fetchall()
+            return [PollTarget(*row) for row in rows]
+
+        return await self._read(read)
+
+    async def schedule_polls(self, next_polls: Sequence[tuple[int, datetime]]) -> None:
+        """Remember when to ask again about recipients the gateway had no final word on."""
+        rows = [(_iso(when), recipient_id) for recipient_id, when in next_polls]
+
+        def write(db: Database) -> None:
+            db.conn.executemany(
+                "UPDATE recipients SET polls = polls + 1, next_poll = ? WHERE id = ?", rows
+            )
+
+        await self._writer.write(write)
+
+    async def expire_unreported(self, now: datetime) -> int:
+        """Past the gateway's 30-day window no report can come: say `unknown`, with why."""
+        stamp = _iso(now)
+        cutoff = _iso(now - REPORT_WINDOW)
+
+        def write(db: Database) -> int:
+            send_ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s "
+                    "ON s.id = r.send_id WHERE s.created <= ? AND r.msg_id IS NOT NULL "
+                    "AND r.state IN ('accepted', 'pending', 'scheduled')",
+                    [cutoff],
+                )
+            ]
+            changed = 0
+            for send_id in send_ids:
+                changed += db.execute(
+                    "UPDATE recipients SET state = 'unknown', reason = ?, updated = ? "
+                    "WHERE send_id = ? AND msg_id IS NOT NULL "
+                    "AND state IN ('accepted', 'pending', 'scheduled')",
+                    [EXPIRED_REASON, stamp, send_id],
+                ).rowcount
+                _enqueue(db, send_id, stamp)
+            return changed
+
+        return await self._writer.write(write)
 
     async def outbox_version(self, send_id: int) -> int | None:
         def read(db: Database) -> int | None:
@@ -255,7 +379,8 @@ class Store:
 def _enqueue(db: Database, send_id: int, now: str) -> None:
     db.execute(
         "INSERT INTO outbox (send_id, version, queued_at) VALUES (?, 1, ?) "
-        "ON CONFLICT (send_id) DO UPDATE SET version = version + 1",
+        "ON CONFLICT (send_id) DO UPDATE SET version = version + 1, attempts = 0, "
+        "not_before = NULL",
         [send_id, now],
     )
 

@@ -74,3 +74,13 @@ def m001_initial(db: Database) -> None:
         pk="send_id",
         foreign_keys=[("send_id", "sends", "id")],
     )
+
+
+@migrations()
+def m002_polling_and_retries(db: Database) -> None:
+    """When each recipient is next asked about, and the outbox's retry bookkeeping."""
+    db["recipients"].add_column("polls", int, not_null_default=0)
+    db["recipients"].add_column("next_poll", str)
+    db["recipients"].create_index(["state", "next_poll"])
+    db["outbox"].add_column("attempts", int, not_null_default=0)
+    db["outbox"].add_column("not_before", str)

@@ -1,0 +1,318 @@
+"""`python -m bot` as a subprocess: configuration errors, `.env`, and the terminal commands.
+
+Each run gets a temporary working directory (so no stray `.env` is read) and an
+environment holding only PATH, HOME and PYTHONPATH plus what the test sets. The gateway
+simulator runs in the test's loop, and the CLI is awaited with create_subprocess_exec so
+the simulator keeps serving while the command talks to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.config import variable_names
+from bot.gateway import GatewaySimulator, SimulatorConfig
+
+REPO = Path(__file__).resolve().parent.parent
+REQUIRED_FOR_SERVE = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SMS_API_URL",
+    "SMS_APP_KEY",
+    "SMS_APP_SECRET",
+)
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def problems(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+async def smsbot(
+    cwd: Path, *args: str, env: dict[str, str] | None = None, limit: float = 20
+) -> Run:
+    """Run `python -m bot ARGS` in `cwd` with a minimal environment plus `env`."""
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(cwd),
+        "PYTHONPATH": str(REPO),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=cwd,
+        env={**base, **(env or {})},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        async with asyncio.timeout(limit):
+            out, err = await process.communicate()
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[tuple[GatewaySimulator, str]]:
+    """A gateway simulator on loopback that never pushes (no report URL)."""
+    sim = GatewaySimulator(SimulatorConfig(report_delay=0))
+    url = await sim.start()
+    try:
+        yield sim, url
+    finally:
+        await sim.stop()
+
+
+def gateway_env(url: str, **overrides: str) -> dict[str, str]:
+    return {"SMS_API_URL": url, "SMS_APP_KEY": "10002", "SMS_APP_SECRET": "abc123", **overrides}
+
+
+def no_traceback(run: Run) -> None:
+    assert "Traceback" not in run.stderr
+    assert "Traceback" not in run.stdout
+
+
+# bad configuration
+
+
+async def test_serve_with_nothing_set_names_each_missing_variable(tmp_path: Path) -> None:
+    run = await smsbot(tmp_path, "serve")
+    assert run.code == 2
+    no_traceback(run)
+    assert len(run.problems) == len(REQUIRED_FOR_SERVE), run.stderr
+    for name, line in zip(REQUIRED_FOR_SERVE, run.problems, strict=True):
+        assert name in line
+        assert "required" in line
+
+
+async def test_terminal_command_needs_only_the_gateway_variables(tmp_path: Path) -> None:
+    run = await smsbot(tmp_path, "balance")
+    assert run.code == 2
+    no_traceback(run)
+    assert "SLACK_" not in run.stderr
+    assert [n for n in REQUIRED_FOR_SERVE if n in run.stderr] == list(REQUIRED_FOR_SERVE[2:])
+    assert len(run.problems) == 3
+
+
+async def test_malformed_values_are_each_named_on_their_own_line(tmp_path: Path) -> None:
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        **gateway_env("ftp://gateway.example"),
+        "PORT": "http",
+        "SMS_DEFAULT_REGION": "XX",
+    }
+    run = await smsbot(tmp_path, "serve", env=env)
+    assert run.code == 2
+    no_traceback(run)
+    assert len(run.problems) == 3, run.stderr
+    named = {
+        name: line for line in run.problems for name in ("SMS_API_URL", "PORT") if name in line
+    }
+    assert "ftp://gateway.example" in named["SMS_API_URL"]
+    assert "'http'" in named["PORT"]
+    assert any(line.startswith("smsbot: SMS_DEFAULT_REGION=") for line in run.problems)
+
+
+@pytest.mark.parametrize("port", ["-1", "65536", "3000x", "1e3"])
+async def test_port_outside_range_or_not_a_number_is_refused(tmp_path: Path, port: str) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", **gateway_env("http://gw")}
+    run = await smsbot(tmp_path, "serve", env={**env, "PORT": port})
+    assert run.code == 2
+    no_traceback(run)
+    assert len(run.problems) == 1 and "PORT" in run.problems[0]
+
+
+async def test_bot_token_of_the_wrong_kind_is_refused(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xapp-1", "SLACK_SIGNING_SECRET": "s", **gateway_env("http://gw")}
+    run = await smsbot(tmp_path, "serve", env=env)
+    assert run.code == 2
+    assert len(run.problems) == 1 and "SLACK_BOT_TOKEN" in run.problems[0]
+    assert "xoxb-" in run.problems[0]
+
+
+async def test_unreachable_gateway_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    run = await smsbot(tmp_path, "balance", env=gateway_env("http://127.0.0.1:9"))
+    assert run.code == 1
+    no_traceback(run)
+    assert "Could not connect to the SMS gateway" in run.stderr
+    assert "abc123" not in run.stderr
+
+
+# .env
+
+
+async def test_env_file_is_read_and_real_environment_wins(
+    tmp_path: Path, simulator: tuple[GatewaySimulator, str]
+) -> None:
+    _, url = simulator
+    (tmp_path / ".env").write_text(
+        f"SMS_API_URL={url}\nSMS_APP_KEY=wrong-key\nSMS_APP_SECRET=abc123\n"
+    )
+    run = await smsbot(tmp_path, "balance", env={"SMS_APP_KEY": "10002"})
+    assert run.code == 0, run.stderr
+    assert run.stdout.strip() == "Balance: 100.00 CNY"
+
+
+async def test_env_file_values_are_used_when_environment_is_silent(
+    tmp_path: Path, simulator: tuple[GatewaySimulator, str]
+) -> None:
+    # the control for the test above: the .env's wrong key really is what the CLI sends
+    sim, url = simulator
+    (tmp_path / ".env").write_text(
+        f"SMS_API_URL={url}\nSMS_APP_KEY=wrong-key\nSMS_APP_SECRET=abc123\n"
+    )
+    run = await smsbot(tmp_path, "balance")
+    assert run.code == 1
+    no_traceback(run)
+    assert "gateway code 1002" in run.stderr
+    assert [op for op, _ in sim.requests] == ["balance"]
+
+
+# the gateway from a terminal
+
+
+async def test_send_prints_the_msgid_the_gateway_gave(
+    tmp_path: Path, simulator: tuple[GatewaySimulator, str]
+) -> None:
+    sim, url = simulator
+    run = await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=gateway_env(url))
+    assert run.code == 0, run.stderr
+    assert len(sim.sent) == 1
+    assert sim.sent[0]["mobile"] == "2348031000010"
+    assert sim.sent[0]["content"] == "hi"
+    msg_id = sim.sent[0]["msgId"]
+    assert f"msgId {msg_id}: sent to 1 number(s)" in run.stdout
+
+
+async def test_send_with_sender_and_number_list(
+    tmp_path: Path, simulator: tuple[GatewaySimulator, str]
+) -> None:
+    sim, url = simulator
+    args = ("send", "+2348031000010,2348031000011", "-m", "hi all", "--from", "ACME")
+    run = await smsbot(tmp_path, *args, env=gateway_env(url))
+    assert run.code == 0, run.stderr
+    assert sim.sent[0]["mobile"] == "2348031000010,2348031000011"
+    assert sim.sent[0]["senderID"] == "ACME"
+    assert "sent to 2 number(s)" in run.stdout
+
+
+async def test_send_to_a_bad_number_fails_before_the_gateway(
+    tmp_path: Path, simulator: tuple[GatewaySimulator, str]
+) -> None:
+    sim, url = simulator
+    run = await smsbot(tmp_path, "send", "+23480", "-m", "hi", env=gateway_env(url))
+    assert run.code == 1
+    no_traceback(run)
+    assert "+23480" in run.stderr
+    assert sim.requests == []
+
+
+async def test_send_refused_by_gateway_exits_non_zero_with_its_code(
+    tmp_path: Path, simulator: tuple[GatewaySimulator, str]
+) -> None:
+    sim, url = simulator
+    sim.balance = sim.balance * 0
+    run = await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=gateway_env(url))
+    assert run.code == 1
+    no_traceback(run)
+    assert "gateway code 1009" in run.stderr
+    assert "msgId" not in run.stdout
+
+
+async def test_status_prints_each_numbers_report(
+    tmp_path: Path, simulator: tuple[GatewaySimulator, str]
+) -> None:
+    _, url = simulator
+    sent = await smsbot(
+        tmp_path, "send", "+2348031000010,+2348031000019", "-m", "hi", env=gateway_env(url)
+    )
+    match = re.search(r"msgId (\d+)", sent.stdout)
+    assert match, sent.stdout
+    msg_id = match[1]
+    run = await smsbot(
+        tmp_path, "status", msg_id, "+2348031000010", "+2348031000019", env=gateway_env(url)
+    )
+    assert run.code == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{msg_id} +234 803 100 0010 status=0 errorCode=DELIVRD")
+    assert lines[1].startswith(f"{msg_id} +234 803 100 0019 status=2 errorCode=UNDELIV")
+
+
+async def test_status_for_a_report_not_back_yet_says_status_1(tmp_path: Path) -> None:
+    sim = GatewaySimulator(SimulatorConfig(report_delay=600))
+    url = await sim.start()
+    try:
+        await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=gateway_env(url))
+        msg_id = sim.sent[0]["msgId"]
+        run = await smsbot(tmp_path, "status", msg_id, "+2348031000010", env=gateway_env(url))
+    finally:
+        await sim.stop()
+    assert run.code == 0, run.stderr
+    assert f"{msg_id} +234 803 100 0010 status=1" in run.stdout
+
+
+async def test_demo_runs_a_round_trip_and_exits_0(tmp_path: Path) -> None:
+    run = await smsbot(tmp_path, "demo", limit=30)
+    assert run.code == 0, run.stderr
+    no_traceback(run)
+    assert "1 delivered" in run.stdout
+    assert "1 failed" in run.stdout
+    assert "undeliverable (UNDELIV)" in run.stdout
+    left = await asyncio.to_thread(lambda: list(tmp_path.iterdir()))
+    assert left == []  # the demo's database was temporary, not smsbot.db in cwd
+
+
+# .env.example
+
+
+def test_env_example_documents_every_variable() -> None:
+    example = REPO / ".env.example"
+    assert example.is_file(), ".env.example is missing at the repository root"
+    text = example.read_text()
+    missing = [
+        name
+        for name in variable_names()
+        if not re.search(rf"^[ \t]*#?[ \t]*{re.escape(name)}=", text, re.MULTILINE)
+    ]
+    assert missing == [], f".env.example does not mention {missing}"
+
+
+def test_variable_names_cover_the_documented_settings() -> None:
+    names = variable_names()
+    documented = {
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "SLACK_API_URL",
+        "SMS_API_URL",
+        "SMS_APP_KEY",
+        "SMS_APP_SECRET",
+        "SMS_REPORT_PATH",
+        "DATABASE_PATH",
+        "HOST",
+        "PORT",
+    }
+    assert documented <= set(names)
+    assert len(names) == len(set(names))
