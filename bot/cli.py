@@ -15,6 +15,7 @@ from aiohttp import web
 from bot import phones
 from bot.config import ConfigError, Settings, load_settings
 from bot.gateway import GatewayClient, GatewayError, SimulatorConfig, run_simulator
+from storage import DatabaseInUse
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,7 +127,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         from bot.server import build_app
 
-        web.run_app(build_app(settings), host=settings.host, port=settings.port)
+        try:
+            web.run_app(
+                build_app(settings),
+                host=settings.host,
+                port=settings.port,
+                shutdown_timeout=settings.shutdown_grace,
+            )
+        except DatabaseInUse as error:
+            print(f"smsbot: {error}", file=sys.stderr)
+            return 2
         return 0
     try:
         return asyncio.run(_terminal(args, settings))

@@ -38,6 +38,7 @@ class LocalSystem:
         simulator: SimulatorConfig | None = None,
         env: Mapping[str, str] | None = None,
         clock: Callable[[], datetime] = utc_now,
+        push_reports: bool = True,
     ) -> None:
         self.database = database
         self.slack = SlackStandIn()
@@ -45,6 +46,7 @@ class LocalSystem:
             simulator or SimulatorConfig(report_delay=0.3, retry_delay=0.2)
         )
         self.extra_env = dict(env or {})
+        self.push_reports = push_reports
         self.clock = clock
         self.url = ""
         self.app: web.Application | None = None
@@ -92,7 +94,8 @@ class LocalSystem:
         await site.start()
         port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.url = f"http://127.0.0.1:{port}"
-        self.gateway.config.report_url = self.url + self.settings.sms_report_path
+        if self.push_reports:
+            self.gateway.config.report_url = self.url + self.settings.sms_report_path
         self._runner = runner
 
     async def stop_bot(self) -> None:

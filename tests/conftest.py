@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import pytest
 
 from bot.demo import LocalSystem
 from bot.gateway import SimulatorConfig
+from bot.server import utc_now
 
 SystemFactory = Callable[..., Awaitable[LocalSystem]]
 
@@ -21,11 +23,23 @@ async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
     async with AsyncExitStack() as stack:
         count = 0
 
-        async def make(env: dict[str, str] | None = None, **simulator: Any) -> LocalSystem:
+        async def make(
+            env: dict[str, str] | None = None,
+            *,
+            clock: Callable[[], datetime] = utc_now,
+            push_reports: bool = True,
+            **simulator: Any,
+        ) -> LocalSystem:
             nonlocal count
             count += 1
             config = SimulatorConfig(**{"report_delay": 0.2, "retry_delay": 0.1, **simulator})
-            system = LocalSystem(tmp_path / f"bot{count}.db", simulator=config, env=env)
+            system = LocalSystem(
+                tmp_path / f"bot{count}.db",
+                simulator=config,
+                env=env,
+                clock=clock,
+                push_reports=push_reports,
+            )
             return await stack.enter_async_context(system)
 
         yield make

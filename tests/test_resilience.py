@@ -1,0 +1,197 @@
+"""Delivery reaches the channel when pushes never come, Slack misbehaves, or two bots collide."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.demo import DEMO_CHANNEL, LocalSystem, plain
+from bot.gateway import secret_digest
+from bot.slack_standin import ChannelMessage
+from tests.conftest import SystemFactory
+
+DELIVERS = "+2348031000010"
+FAILS = "+2348031000019"
+POLL_FAST = {"SMS_POLL_AFTER": "0.3", "SMS_POLL_INTERVAL": "0.2"}
+
+
+def message_with(system: LocalSystem, words: str, channel: str = DEMO_CHANNEL) -> ChannelMessage:
+    return next((m for m in system.slack.channel_messages(channel) if words in m.text), None)
+
+
+async def test_with_push_off_delivery_reaches_the_channel_by_polling(make_system: SystemFactory):
+    system = await make_system(env=POLL_FAST, push_reports=False, report_delay=0.1)
+    await system.slash(f"send {DELIVERS},{FAILS} no webhook here")
+    message = await system.wait_for(lambda: message_with(system, "1 delivered, 1 failed"))
+    assert system.gateway.pushes == []
+    assert "undeliverable (UNDELIV)" in plain(message)
+    queries = [body for op, body in system.gateway.requests if op == "status"]
+    assert queries and all(len(q["data"]) <= 500 for q in queries)
+
+
+async def test_polling_asks_again_with_growing_gaps_while_no_report(make_system: SystemFactory):
+    system = await make_system(env=POLL_FAST, push_reports=False, silent_suffixes=("7",))
+    await system.slash("send +2348031000017 anyone?")
+    await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
+    await asyncio.sleep(2.5)
+    times = [op for op, _ in system.gateway.requests if op == "status"]
+    # after 0.3 s, then 0.6, 1.2, 2.4 …: a handful of queries, not one per 0.2 s round
+    assert 2 <= len(times) <= 4, times
+    assert "1 pending" in system.slack.channel_messages(DEMO_CHANNEL)[0].text
+
+
+async def test_polling_covers_a_thousand_recipients_in_requests_of_500(
+    make_system: SystemFactory,
+):
+    system = await make_system(env=POLL_FAST, push_reports=False, fail_suffixes=())
+    numbers = ",".join(f"+234803100{n:04d}" for n in range(1001))
+    await system.slash(f"send {numbers} bulk")
+    await system.wait_for(lambda: message_with(system, "1001 delivered"), timeout=20)
+    sizes = [len(body["data"]) for op, body in system.gateway.requests if op == "status"]
+    assert max(sizes) <= 500 and sum(sizes) >= 1001
+
+
+async def test_after_thirty_days_without_report_the_state_becomes_unknown(
+    make_system: SystemFactory,
+):
+    offset = timedelta(0)
+    system = await make_system(
+        env=POLL_FAST,
+        push_reports=False,
+        silent_suffixes=("7",),
+        clock=lambda: datetime.now(UTC) + offset,
+    )
+    await system.slash("send +2348031000017 into the void")
+    await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
+    offset = timedelta(days=31)
+    message = await system.wait_for(lambda: message_with(system, "1 unknown"))
+    assert "no delivery report within the gateway's 30 days" in plain(message)
+
+
+@pytest.mark.parametrize(
+    ("error", "where"),
+    [("message_not_found", DEMO_CHANNEL), ("channel_not_found", "D0ALICE")],
+)
+async def test_a_lost_tracked_message_is_posted_again_where_it_can_be(
+    make_system: SystemFactory, error: str, where: str
+):
+    system = await make_system(report_delay=0.5)
+    system.slack.fail_next["chat.update"] = [error]
+    if error == "channel_not_found":
+        system.slack.refuse[DEMO_CHANNEL] = error
+    await system.slash(f"send {DELIVERS} hi")
+    if error == "channel_not_found":
+        await system.wait_for(lambda: system.slack.channel_messages("D0ALICE"))
+    else:
+        await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
+    message = await system.wait_for(lambda: message_with(system, "1 delivered", where))
+    assert message.text.endswith("1 delivered, 0 failed, 0 pending")
+
+
+async def test_a_channel_that_archives_after_posting_moves_updates_to_the_dm(
+    make_system: SystemFactory,
+):
+    system = await make_system(report_delay=0.5)
+    await system.slash(f"send {DELIVERS} hi")
+    await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
+    system.slack.refuse[DEMO_CHANNEL] = "is_archived"
+    system.slack.fail_next["chat.update"] = ["is_archived"]
+    await system.wait_for(lambda: message_with(system, "1 delivered", "D0ALICE"))
+
+
+async def test_a_revoked_token_drops_the_update_and_counts_it(make_system: SystemFactory):
+    system = await make_system(report_delay=0.3)
+    system.slack.fail_next["chat.update"] = ["token_revoked"]
+    await system.slash(f"send {DELIVERS} hi")
+    await system.wait_for(lambda: system.gateway.pushes)
+
+    async def metrics() -> str:
+        assert system.session
+        async with system.session.get(system.url + "/metrics") as response:
+            return await response.text()
+
+    for _ in range(50):
+        text = await metrics()
+        if 'smsbot_slack_updates_dropped_total{error="token_revoked"} 1.0' in text:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        pytest.fail("the dropped update was not counted")
+    assert len(system.slack.calls_to("chat.update")) == 1
+
+
+@pytest.mark.parametrize("error", ["internal_error", "ratelimited"])
+async def test_passing_slack_errors_are_retried_until_the_message_is_right(
+    make_system: SystemFactory, error: str
+):
+    system = await make_system(report_delay=0.3)
+    system.slack.fail_next["chat.update"] = [error, error]
+    await system.slash(f"send {DELIVERS} hi")
+    await system.wait_for(lambda: message_with(system, "1 delivered"), timeout=15)
+    assert len(system.slack.calls_to("chat.update")) >= 3
+
+
+async def test_updates_left_pending_at_shutdown_are_made_after_restart(
+    make_system: SystemFactory,
+):
+    system = await make_system(report_delay=0.3)
+    system.slack.fail_next["chat.update"] = ["internal_error"] * 3
+    await system.slash(f"send {DELIVERS} hi")
+    await system.gateway.wait_for_pushes(1, timeout=5)
+    await system.stop_bot()
+    assert message_with(system, "1 delivered") is None
+    await system.start_bot()
+    await system.wait_for(lambda: message_with(system, "1 delivered"), timeout=15)
+
+
+async def test_a_second_bot_on_the_same_database_is_refused_in_words(
+    system: LocalSystem, tmp_path: Path
+):
+    env = {**system.environment(), "PATH": os.environ["PATH"]}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
+    assert process.returncode == 2
+    assert "in use by another smsbot" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
+
+
+def test_the_database_file_is_readable_by_its_owner_only(system: LocalSystem) -> None:
+    assert system.settings
+    mode = system.settings.database_path.stat().st_mode & 0o777
+    assert mode == 0o600
+
+
+@pytest.mark.parametrize(("allowed", "status"), [("10.0.0.0/8", 403), ("127.0.0.1/32", 200)])
+async def test_report_webhook_takes_only_allowed_source_addresses(
+    make_system: SystemFactory, allowed: str, status: int
+):
+    system = await make_system(env={"SMS_REPORT_ALLOWED_IPS": allowed})
+    assert system.session and system.settings
+    config = system.gateway.config
+    headers = {"appKey": config.app_key, "appSecret": secret_digest(config.app_secret)}
+    body = {"msgId": "1", "mobile": "2348031000010", "status": 0, "errorCode": "DELIVRD"}
+    url = system.url + system.settings.sms_report_path
+    async with system.session.post(url, json=body, headers=headers) as response:
+        assert response.status == status
+        answer = await response.json()
+    assert answer["code"] == (1004 if status == 403 else 0)
+    rows = sqlite3.connect(f"file:{system.database}?mode=ro", uri=True).execute(
+        "SELECT count(*) FROM reports"
+    )
+    assert rows.fetchone()[0] == (0 if status == 403 else 1)
