@@ -18,6 +18,7 @@ from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"
 FAILS = "+2348031000019"
+REPO = Path(__file__).resolve().parents[1]
 POLL_FAST = {"SMS_POLL_AFTER": "0.3", "SMS_POLL_INTERVAL": "0.2"}
 
 
@@ -154,7 +155,7 @@ async def test_a_second_bot_on_the_same_database_is_refused_in_words(
     system: LocalSystem, tmp_path: Path
 ):
     env = {**system.environment(), "PATH": os.environ["PATH"]}
-    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = str(REPO)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
