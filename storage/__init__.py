@@ -166,6 +166,18 @@ class Store:
             db.close()
         self._lock.release()
 
+    async def write(self, fn: Callable[[Database], T]) -> T:
+        """Run `fn` on the writer thread, in a transaction; returns once committed.
+
+        For the small query modules beside this one (contacts); the bot's own queries are
+        the methods below.
+        """
+        return await self._writer.write(fn)
+
+    async def read(self, fn: Callable[[Database], T]) -> T:
+        """Run `fn` on a reader thread with its own connection."""
+        return await self._read(fn)
+
     async def _read(self, fn: Callable[[Database], T]) -> T:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read_here, fn)

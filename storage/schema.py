@@ -84,3 +84,26 @@ def m002_polling_and_retries(db: Database) -> None:
     db["recipients"].create_index(["state", "next_poll"])
     db["outbox"].add_column("attempts", int, not_null_default=0)
     db["outbox"].add_column("not_before", str)
+
+
+@migrations()
+def m003_people_and_pages(db: Database) -> None:
+    """Saved contacts, who each recipient is in Slack, and page escalation bookkeeping."""
+    db["contacts"].create(
+        {
+            "id": int,
+            "team_id": str,
+            "name": str,
+            "members": str,
+            "created_by": str,
+            "created": str,
+            "updated": str,
+        },
+        pk="id",
+        not_null={"team_id", "name", "members"},
+    )
+    db["contacts"].create_index(["team_id", "name"], unique=True)
+    db["recipients"].add_column("slack_user", str)
+    db["recipients"].add_column("escalated", int, not_null_default=0)
+    db["sends"].add_column("retry_of", int)
+    db["sends"].create_index(["user_id", "created"])
