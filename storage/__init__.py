@@ -50,6 +50,7 @@ class NewSend:
     sender_id: str | None = None
     send_at: str | None = None
     zone: str | None = None
+    retry_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,7 @@ class NewRecipient:
     msg_id: str | None
     state: State
     reason: str | None = None
+    slack_user: str | None = None
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class Recipient:
     report_time: str | None
     updated: str
     announced: bool
+    slack_user: str | None = None
+    escalated: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,7 @@ class SendView:
     message_channel: str | None
     message_ts: str | None
     notice: str | None
+    retry_of: int | None = None
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property
@@ -204,6 +209,7 @@ class Store:
                     "mobile": r.mobile,
                     "state": r.state.value,
                     "reason": r.reason,
+                    "slack_user": r.slack_user,
                     "updated": now,
                 }
                 for r in recipients
@@ -471,6 +477,8 @@ def _recipient(row: dict[str, Any]) -> Recipient:
         report_time=row["report_time"],
         updated=row["updated"],
         announced=bool(row["announced"]),
+        slack_user=row["slack_user"],
+        escalated=bool(row["escalated"]),
     )
 
 
