@@ -45,9 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(need_slack: bool) -> Settings:
+def _settings(need_slack: bool, need_gateway: bool = True) -> Settings:
     try:
-        return load_settings(need_slack=need_slack)
+        return load_settings(need_slack=need_slack, need_gateway=need_gateway)
     except ConfigError as error:
         for problem in error.problems:
             print(f"smsbot: {problem}", file=sys.stderr)

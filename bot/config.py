@@ -186,7 +186,7 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
     return merged
 
 
-def _read_all(read: _Reader, need_slack: bool) -> dict[str, object]:
+def _read_all(read: _Reader, need_slack: bool, need_gateway: bool = True) -> dict[str, object]:
     app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"))
     return dict(
         slack_bot_token=read.get("SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=need_slack),
@@ -195,9 +195,9 @@ def _read_all(read: _Reader, need_slack: bool) -> dict[str, object]:
         ),
         slack_app_token=app_token,
         slack_api_url=read.get("SLACK_API_URL", _slack_url, "https://slack.com/api/"),
-        sms_api_url=read.get("SMS_API_URL", _url, required=True),
-        sms_app_key=read.get("SMS_APP_KEY", str, required=True),
-        sms_app_secret=read.get("SMS_APP_SECRET", str, required=True),
+        sms_api_url=read.get("SMS_API_URL", _url, required=need_gateway),
+        sms_app_key=read.get("SMS_APP_KEY", str, required=need_gateway),
+        sms_app_secret=read.get("SMS_APP_SECRET", str, required=need_gateway),
         sms_report_path=read.get("SMS_REPORT_PATH", _path, "/sms/reports"),
         database_path=read.get("DATABASE_PATH", Path, "smsbot.db"),
         host=read.get("HOST", str, "0.0.0.0"),
@@ -221,14 +221,18 @@ def load_settings(
     env: Mapping[str, str] | None = None,
     *,
     need_slack: bool = True,
+    need_gateway: bool = True,
 ) -> Settings:
     """Parse and check every setting; raise ConfigError listing all problems.
 
     `need_slack=False` is for the terminal commands (send, balance, status), which
-    talk to the gateway only.
+    talk to the gateway only; `need_gateway=False` is for those that only read the
+    database (audit).
     """
     read = _Reader(load_environment() if env is None else env)
-    values = _read_all(read, need_slack)
+    values = _read_all(read, need_slack, need_gateway)
+    for name in ("sms_api_url", "sms_app_key", "sms_app_secret"):
+        values[name] = values[name] or ""
     if read.problems:
         raise ConfigError(read.problems)
     return Settings(**values)  # type: ignore[arg-type]
