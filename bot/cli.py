@@ -42,6 +42,23 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="delivery status of a send")
     status.add_argument("msg_id")
     status.add_argument("to", nargs="+", help="the numbers of that send")
+    audit = sub.add_parser(
+        "audit",
+        help="export who sent what, to whom, and what happened to it (CSV or JSON)",
+        description="One row per recipient of each send created from --since up to --until, "
+        "with full numbers and message text. Reads DATABASE_PATH read-only, so it can run "
+        "while the bot does.",
+    )
+    when = "YYYY-MM-DD or 'YYYY-MM-DD HH:MM' in UTC, or 7d / 24h / 30m ago"
+    audit.add_argument("--since", required=True, metavar="WHEN", help=f"from WHEN: {when}")
+    audit.add_argument("--until", metavar="WHEN", help="before WHEN, same forms (default: no end)")
+    audit.add_argument(
+        "--format",
+        choices=("csv", "json"),
+        default="csv",
+        help="CSV with a header (default) or one JSON array of objects",
+    )
+    audit.add_argument("--output", metavar="FILE", help="write to FILE, mode 0600 (default stdout)")
     return parser
 
 
@@ -122,6 +139,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
+    if args.command == "audit":
+        from bot import audit
+
+        database = _settings(need_slack=False, need_gateway=False).database_path
+        return audit.run(database, args.since, args.until, args.format, args.output)
     settings = _settings(need_slack=args.command == "serve")
     logging.getLogger().setLevel(settings.log_level)
     if args.command == "serve":

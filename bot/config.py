@@ -53,6 +53,13 @@ class Settings:
     sms_poll_interval: float
     sms_report_allowed_ips: tuple[IPv4Network | IPv6Network, ...] | None
     shutdown_grace: float
+    sms_page_timeout: float
+    sms_allowed_channels: frozenset[str] | None
+    sms_allowed_users: frozenset[str] | None
+    sms_allowed_groups: frozenset[str] | None
+    sms_rate_limit: int
+    sms_max_recipients: int
+    slack_profile_cache_seconds: float
     log_level: str
 
     @property
@@ -122,6 +129,27 @@ def _networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
         return tuple(ip_network(part.strip(), strict=False) for part in value.split(",") if part)
     except ValueError:
         raise ValueError("must be IP addresses or CIDRs separated by commas") from None
+
+
+def _slack_ids(first_letters: str) -> Callable[[str], frozenset[str]]:
+    """Comma-separated Slack IDs, e.g. C0123ABC for channels: an ID, never a name, can't drift."""
+
+    def check(value: str) -> frozenset[str]:
+        ids = frozenset(part.strip() for part in value.split(",") if part.strip())
+        bad = sorted(i for i in ids if not (i[0] in first_letters and i.isalnum() and i.isupper()))
+        if bad:
+            raise ValueError(
+                f"{', '.join(bad)} is not a Slack ID starting with {' or '.join(first_letters)}"
+            )
+        return ids
+
+    return check
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError("must be a whole number of at least 1")
+    return int(value)
 
 
 def _prefixed(prefix: str) -> Callable[[str], str]:
@@ -213,6 +241,13 @@ def _read_all(read: _Reader, need_slack: bool, need_gateway: bool = True) -> dic
         sms_poll_interval=read.get("SMS_POLL_INTERVAL", _positive_float, "30"),
         sms_report_allowed_ips=read.get("SMS_REPORT_ALLOWED_IPS", _networks),
         shutdown_grace=read.get("SHUTDOWN_GRACE", _positive_float, "10"),
+        sms_page_timeout=read.get("SMS_PAGE_TIMEOUT", _positive_float, "300"),
+        sms_allowed_channels=read.get("SMS_ALLOWED_CHANNELS", _slack_ids("CGD")),
+        sms_allowed_users=read.get("SMS_ALLOWED_USERS", _slack_ids("UW")),
+        sms_allowed_groups=read.get("SMS_ALLOWED_GROUPS", _slack_ids("S")),
+        sms_rate_limit=read.get("SMS_RATE_LIMIT", _count, "20"),
+        sms_max_recipients=read.get("SMS_MAX_RECIPIENTS", _count, "50"),
+        slack_profile_cache_seconds=read.get("SLACK_PROFILE_CACHE_SECONDS", _positive_float, "300"),
         log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
     )
 

@@ -46,6 +46,17 @@ class Metrics:
             ["error"],
             registry=self.registry,
         )
+        self.page_alerts = Counter(
+            "smsbot_page_alerts",
+            "Page recipients alerted on in the channel (failed or not delivered in time)",
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "smsbot_refusals",
+            "Commands refused by the guardrails",
+            ["reason"],
+            registry=self.registry,
+        )
         self.slack_updates = Counter(
             "smsbot_slack_updates",
             "Tracked-message posts, edits and thread replies made",

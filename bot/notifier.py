@@ -195,6 +195,8 @@ class Notifier:
             blocks=message.blocks,
         )
         self.metrics.slack_updates.labels("chat.update").inc()
+        if send.kind == "page":
+            return  # a page's failures are alerted loudly by the escalator instead
         failed = [r for r in send.recipients if r.state == State.FAILED and not r.announced]
         if not failed:
             return

@@ -10,10 +10,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextBlock,
     MarkdownTextObject,
     SectionBlock,
@@ -41,6 +44,7 @@ _ORDER = [
     State.DELIVERED,
 ]
 MAX_LINES = 60
+RETRY_ACTION = "retry_failed"
 MAX_SECTION = 2900
 MAX_CONTENT = 2800
 
@@ -70,8 +74,13 @@ def counts_in_words(recipients: Sequence[Recipient]) -> str:
     return words
 
 
+def _who(recipient: Recipient, show: Callable[[str], str]) -> str:
+    number = f"`{show(recipient.mobile)}`"
+    return f"<@{recipient.slack_user}> {number}" if recipient.slack_user else number
+
+
 def _recipient_line(recipient: Recipient, show: Callable[[str], str]) -> str:
-    line = f"{ICONS[recipient.state]} `{show(recipient.mobile)}` {recipient.state.value}"
+    line = f"{ICONS[recipient.state]} {_who(recipient, show)} {recipient.state.value}"
     if recipient.reason:
         line += f" — {escape(recipient.reason)}"
     return line
@@ -103,10 +112,24 @@ def _more_line(rest: Sequence[Recipient]) -> str:
     return f"…and {len(rest)} more ({parts})"
 
 
+def _named(send: SendView) -> str:
+    """`<@U1>, <@U2> and 2 numbers`: the people paged, by name where Slack knows them."""
+    people = list(dict.fromkeys(r.slack_user for r in send.recipients if r.slack_user))
+    numbers = sum(1 for r in send.recipients if not r.slack_user)
+    parts = [f"<@{user}>" for user in people[:20]]
+    if len(people) > 20:
+        parts.append(f"{len(people) - 20} more people")
+    if numbers:
+        parts.append(f"{numbers} number{'s' if numbers != 1 else ''}")
+    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
+
+
 def _headline(send: SendView) -> str:
-    verb = "paged" if send.kind == "page" else "texted"
     count = len(send.recipients)
-    line = f"<@{send.user_id}> {verb} {count} recipient{'s' if count != 1 else ''}"
+    if send.kind == "page":
+        line = f":rotating_light: <@{send.user_id}> paged {_named(send)}"
+    else:
+        line = f"<@{send.user_id}> texted {count} recipient{'s' if count != 1 else ''}"
     if send.sender_id:
         line += f" as *{escape(send.sender_id)}*"
     if send.send_at:
@@ -140,6 +163,45 @@ def tracked_message(send: SendView, *, mask: bool, now_label: str) -> Message:
             ]
         ),
     ]
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def _waited(timeout: timedelta) -> str:
+    minutes = timeout.total_seconds() / 60
+    return f"{minutes:g} minute{'s' if minutes != 1 else ''}"
+
+
+def page_alert(
+    send: SendView, due: Sequence[Recipient], *, mask: bool, timeout: timedelta
+) -> Message:
+    """The loud reply when a page did not get through, with a button to retry just those."""
+    show = number_formatter(mask)
+    lines = []
+    for recipient in due[:MAX_LINES]:
+        if recipient.state == State.FAILED:
+            why = f"failed: {escape(recipient.reason or 'no reason given')}"
+        else:
+            why = f"not delivered after {_waited(timeout)} (still {recipient.state.value})"
+        lines.append(f"{ICONS[recipient.state]} {_who(recipient, show)} {why}")
+    if len(due) > MAX_LINES:
+        lines.append(f"…and {len(due) - MAX_LINES} more")
+    head = f":rotating_light: <@{send.user_id}>, your page did not get through to everyone:"
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=head)),
+        *_sections(lines),
+        ActionsBlock(
+            elements=[
+                ButtonElement(
+                    text="Retry failed",
+                    action_id=RETRY_ACTION,
+                    value=str(send.id),
+                    style="danger",
+                )
+            ]
+        ),
+    ]
+    people = ", ".join(_who(r, show) for r in due[:10])
+    text = f"Page did not get through to {people} (sent by <@{send.user_id}>)"
     return Message(text=text, blocks=[block.to_dict() for block in blocks])
 
 

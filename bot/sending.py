@@ -7,12 +7,13 @@ is worse than an honest "we don't know".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from bot.delivery import State
 from bot.gateway import SendBatch
+from bot.recipients import Target
 from bot.services import Services
 from storage import NewRecipient, NewSend
 
@@ -35,7 +36,10 @@ class SendResult:
         return [b for b in self.batches if b.error and not b.error.outcome_unknown]
 
 
-def recipients_from(batches: Sequence[SendBatch], scheduled: bool) -> list[NewRecipient]:
+def recipients_from(
+    batches: Sequence[SendBatch], scheduled: bool, people: Mapping[str, str | None]
+) -> list[NewRecipient]:
+    """Each number's first state from its batch's outcome; `people` maps numbers to Slack users."""
     recipients = []
     for batch in batches:
         if batch.msg_id:
@@ -45,7 +49,9 @@ def recipients_from(batches: Sequence[SendBatch], scheduled: bool) -> list[NewRe
             reason = f"the gateway's answer was lost ({batch.error}); not re-sent"
         else:
             state, reason = State.FAILED, f"not sent: {batch.error}"
-        recipients.extend(NewRecipient(m, batch.msg_id, state, reason) for m in batch.mobiles)
+        recipients.extend(
+            NewRecipient(m, batch.msg_id, state, reason, people.get(m)) for m in batch.mobiles
+        )
     return recipients
 
 
@@ -58,12 +64,13 @@ def gateway_content(services: Services, message: str) -> str:
 async def send_and_store(
     services: Services,
     send: NewSend,
-    mobiles: Sequence[str],
+    targets: Sequence[Target],
     send_at: datetime | None,
 ) -> SendResult:
     """Send through the gateway and store the outcome; nothing is stored if nothing went out."""
+    people = {t.mobile: t.slack_user for t in targets}
     batches = await services.gateway.send(
-        list(mobiles),
+        list(people),
         gateway_content(services, send.content),
         sender_id=send.sender_id,
         send_time=send_at.strftime("%Y%m%d%H%M%S") if send_at else None,
@@ -71,6 +78,8 @@ async def send_and_store(
     result = SendResult(None, batches)
     if not result.accepted and not result.unknown:
         return result
-    send_id = await services.store.record_send(send, recipients_from(batches, send_at is not None))
+    send_id = await services.store.record_send(
+        send, recipients_from(batches, send_at is not None, people)
+    )
     services.metrics.sends.labels(send.kind).inc()
     return SendResult(send_id, batches)

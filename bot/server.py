@@ -18,6 +18,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.async_app import AsyncApp
 
 from bot.config import Settings
+from bot.directory import Directory
+from bot.escalation import Escalator
 from bot.gateway import GatewayClient
 from bot.inflight import InFlight
 from bot.intake import MAX_BODY, receive_report
@@ -27,6 +29,7 @@ from bot.poller import Poller
 from bot.services import SERVICES, Services
 from bot.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
 from storage import Store
+from storage.contacts import Contacts
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +91,28 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         metrics=metrics,
         clock=clock,
         inflight=InFlight(),
+        directory=Directory(
+            client,
+            ttl=settings.slack_profile_cache_seconds,
+            default_region=settings.sms_default_region,
+        ),
+        contacts=Contacts(store, clock),
+    )
+    escalator = Escalator(
+        store,
+        client,
+        metrics,
+        timeout=settings.sms_page_timeout,
+        interval=min(settings.sms_update_interval * 5, 5.0),
+        mask=settings.sms_mask_numbers,
+        clock=clock,
     )
     app[SERVICES] = services
     app[BOLT] = bolt_app(services, client)
     workers = [
         asyncio.create_task(notifier.run(), name="notifier"),
         asyncio.create_task(poller.run(), name="poller"),
+        asyncio.create_task(escalator.run(), name="escalator"),
     ]
     socket_mode = None
     if settings.socket_mode:

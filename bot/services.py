@@ -9,12 +9,14 @@ from datetime import datetime
 from aiohttp import web
 
 from bot.config import Settings
+from bot.directory import Directory
 from bot.gateway import GatewayClient
 from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.poller import Poller
 from storage import Store
+from storage.contacts import Contacts
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,8 @@ class Services:
     metrics: Metrics
     clock: Callable[[], datetime]
     inflight: InFlight
+    directory: Directory
+    contacts: Contacts
 
 
 SERVICES = web.AppKey("services", Services)

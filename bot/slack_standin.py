@@ -35,6 +35,7 @@ class ChannelMessage:
     text: str
     blocks: list[dict[str, Any]]
     thread_ts: str | None = None
+    broadcast: bool = False
     edits: int = 0
 
 
@@ -50,6 +51,10 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], ChannelMessage] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
+    # user id -> profile fields (real_name, phone, deleted, is_bot) for users.info
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # user group id -> member user ids, for usergroups.users.list
+    groups: dict[str, list[str]] = field(default_factory=dict)
     base_url: str = ""
 
     def __post_init__(self) -> None:
@@ -58,6 +63,7 @@ class SlackStandIn:
         self._runner: web.AppRunner | None = None
         self.app = web.Application()
         self.app.router.add_post("/api/{method}", self._api)
+        self.app.router.add_get("/api/{method}", self._api)
         self.app.router.add_post("/respond/{n}", self._respond)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -95,6 +101,8 @@ class SlackStandIn:
     # the Web API
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
+        if request.method == "GET":
+            return dict(request.query)
         if request.content_type == "application/json":
             return dict(await request.json())
         form = await request.post()
@@ -133,13 +141,15 @@ class SlackStandIn:
         if channel.startswith(("U", "W")):
             channel = "D" + channel[1:]
         ts = f"{int(time.time())}.{next(self._ts):06d}"
-        self.messages[(channel, ts)] = ChannelMessage(
+        message = ChannelMessage(
             channel=channel,
             ts=ts,
             text=str(params.get("text", "")),
             blocks=list(params.get("blocks") or []),
             thread_ts=params.get("thread_ts"),
+            broadcast=bool(params.get("reply_broadcast")),
         )
+        self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts}
 
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -152,6 +162,34 @@ class SlackStandIn:
         message.edits += 1
         return {"ok": True, "channel": key[0], "ts": key[1]}
 
+    def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        user_id = str(params.get("user", ""))
+        person = self.users.get(user_id)
+        if person is None:
+            return {"ok": False, "error": "user_not_found"}
+        profile = {
+            "real_name": person.get("real_name", user_id),
+            "display_name": person.get("display_name", ""),
+            "phone": person.get("phone", ""),
+        }
+        return {
+            "ok": True,
+            "user": {
+                "id": user_id,
+                "name": person.get("real_name", user_id).lower(),
+                "real_name": profile["real_name"],
+                "deleted": bool(person.get("deleted", False)),
+                "is_bot": bool(person.get("is_bot", False)),
+                "profile": profile,
+            },
+        }
+
+    def _usergroups_users_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        group_id = str(params.get("usergroup", ""))
+        if group_id not in self.groups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.groups[group_id])}
+
     def _chat_postEphemeral(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))
         if channel in self.refuse:
@@ -161,6 +199,67 @@ class SlackStandIn:
     async def _respond(self, request: web.Request) -> web.Response:
         self.responses.append(dict(await request.json()))
         return web.Response(text="ok")
+
+    # the interactive side of Slack
+
+    async def click(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        signing_secret: str,
+        message: ChannelMessage,
+        action_id: str,
+        *,
+        user_id: str = "U0ALICE",
+    ) -> int:
+        """Press the button `action_id` on a message, as Slack posts a block_actions payload."""
+        button = next(
+            element
+            for block in message.blocks
+            if block.get("type") == "actions"
+            for element in block["elements"]
+            if element.get("action_id") == action_id
+        )
+        payload = {
+            "type": "block_actions",
+            "team": {"id": TEAM_ID, "domain": "demo"},
+            "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+            "api_app_id": "A0SMSBOT",
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": message.channel,
+                "is_ephemeral": False,
+            },
+            "channel": {"id": message.channel, "name": "general"},
+            "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
+            "response_url": self.new_response_url(),
+            "trigger_id": "1.2.3",
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": "b",
+                    "value": button.get("value", ""),
+                    "action_ts": str(time.time()),
+                }
+            ],
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        async with session.post(url, data=body, headers=self._signed(signing_secret, body)) as r:
+            return r.status
+
+    @staticmethod
+    def _signed(signing_secret: str, body: str) -> dict[str, str]:
+        timestamp = str(int(time.time()))
+        signature = SignatureVerifier(signing_secret).generate_signature(
+            timestamp=timestamp, body=body
+        )
+        return {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": signature,
+        }
 
     # the slash-command side of Slack
 
@@ -196,15 +295,7 @@ class SlackStandIn:
                 "trigger_id": "1.2.3",
             }
         )
-        timestamp = str(int(time.time()))
-        signature = SignatureVerifier(signing_secret).generate_signature(
-            timestamp=timestamp, body=body
-        )
-        headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-        }
+        headers = self._signed(signing_secret, body)
         async with session.post(url, data=body, headers=headers) as response:
             raw = await response.text()
             if response.content_type == "application/json" and raw:

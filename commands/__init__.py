@@ -11,10 +11,14 @@ import logging
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.services import Services
-from commands import balance, help, send, status
+from commands import balance, contacts, help, retry, send, status
 from commands.context import CommandContext
 from commands.grammar import (
     BalanceRequest,
+    ContactsAddRequest,
+    ContactsListRequest,
+    ContactsRemoveRequest,
+    ContactsRequest,
     HelpRequest,
     SendRequest,
     StatusRequest,
@@ -24,19 +28,21 @@ from commands.grammar import (
 
 log = logging.getLogger(__name__)
 
-Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest
+Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest | ContactsRequest
 
 
 def register(app: AsyncApp, services: Services) -> None:
     @app.command("/sms")
     async def sms(ack: AsyncAck, command: dict[str, str], respond: AsyncRespond) -> None:
         settings = services.settings
+        names = await services.contacts.names(command.get("team_id", ""))
         try:
             request = parse(
                 command.get("text", ""),
                 default_region=settings.sms_default_region,
                 zone=settings.sms_gateway_timezone,
                 now=services.clock(),
+                contacts=names,
             )
         except UsageError as error:
             await ack(text=str(error))
@@ -50,6 +56,8 @@ def register(app: AsyncApp, services: Services) -> None:
         )
         with services.inflight.track():
             await _dispatch(request, context, ack)
+
+    retry.register(app, services)
 
 
 async def _dispatch(request: Request, context: CommandContext, ack: AsyncAck) -> None:
@@ -73,8 +81,11 @@ async def _run(request: Request, context: CommandContext, ack: AsyncAck) -> None
         case StatusRequest():
             await ack()
             await status.handle(request, context)
+        case ContactsAddRequest() | ContactsListRequest() | ContactsRemoveRequest():
+            await ack()
+            await contacts.handle(request, context)
         case SendRequest():
-            refusal = send.refusal(request)
+            refusal = await send.refusal(request, context)
             if refusal:
                 await ack(text=refusal)
                 return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -24,14 +25,20 @@ AT_FORMAT = "%Y-%m-%d %H:%M"
 
 SEND_USAGE = '`/sms send &lt;to&gt; &lt;message&gt; [--from SENDER] [--at "YYYY-MM-DD HH:MM"]`'
 PAGE_USAGE = "`/sms page &lt;to&gt; &lt;message&gt;`"
+CONTACTS_USAGE = (
+    "`/sms contacts add NAME &lt;to&gt;`, `/sms contacts list`, `/sms contacts remove NAME`"
+)
 USAGES = {
     "send": SEND_USAGE,
     "page": PAGE_USAGE,
     "balance": "`/sms balance`",
     "status": "`/sms status [msgId]`",
+    "contacts": CONTACTS_USAGE,
     "help": "`/sms help [subcommand]`",
 }
 SUBCOMMANDS = tuple(USAGES)
+MAX_CONTACT_NAME = 32
+CONTACT_ACTIONS = ("add", "list", "remove")
 
 USAGE = f"""\
 *Send SMS from Slack*
@@ -39,15 +46,24 @@ USAGE = f"""\
     `/sms send +2348031000010 Your code is 279275`
     `/sms send +2348031000010,+2348031000011 Standup moved to 10:30 --from ACME`
     `/sms send "+234 803 100 0010" Reminder: pick-up tomorrow --at "2025-01-31 09:00"`
-• {PAGE_USAGE} — paging with escalation: not available yet, use `send` for now
+• {PAGE_USAGE} — page people: the channel is alerted if someone is not reached in time
+    `/sms page @alice DB primary down, see #inc-42`
+    `/sms page @dba-oncall replication stopped`
 • `/sms balance` — the gateway balance, e.g. `Balance: 1.00 CNY`
 • `/sms status [msgId]` — delivery of one send, or this channel's recent sends
     `/sms status 240924162017564896`
+• `/sms contacts add NAME &lt;to&gt;` — save numbers and @mentions under a name, for this \
+workspace (adding an existing name replaces it)
+    `/sms contacts add oncall +2348031000010,+2348031000011`
+    `/sms send oncall DB primary down`
+• `/sms contacts list` (or just `/sms contacts`) and `/sms contacts remove NAME`
 • `/sms help` — this text
 
 _Recipients_ come first: phone numbers with their country code (`+234…` or `234…`; lists \
-joined with commas; numbers with spaces in quotes). \
-Put `--` before a message that starts with digits: `/sms send +2348031000010 -- 2FA code 1234`.
+joined with commas; numbers with spaces in quotes), @people and @user-groups (texted at the \
+phone in their Slack profile), and saved contacts by name. \
+The message starts at the first word that is none of these; put `--` before a message that \
+starts with digits or with a contact's name: `/sms send +2348031000010 -- 2FA code 1234`.
 _Options_ go at the end: `--from` sets the sender ID (up to {MAX_SENDER_CHARS} characters), \
 `--at` schedules the send (in the bot's time zone, up to 30 days ahead).
 Messages may be up to {MAX_MESSAGE_CHARS} characters."""
@@ -77,9 +93,31 @@ class SendRequest:
     message: str
     sender_id: str | None
     send_at: datetime | None
+    contacts: tuple[str, ...] = ()  # saved names, lower case; their members are looked up later
 
 
-Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest
+@dataclass(frozen=True)
+class ContactsAddRequest:
+    """Save (or replace) a workspace contact; members are already normalised."""
+
+    name: str
+    numbers: tuple[str, ...]
+    user_mentions: tuple[str, ...]
+    group_mentions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ContactsListRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class ContactsRemoveRequest:
+    name: str
+
+
+ContactsRequest = ContactsAddRequest | ContactsListRequest | ContactsRemoveRequest
+Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest | ContactsRequest
 
 
 class UsageError(ValueError):
@@ -128,14 +166,24 @@ _BROADCASTS = {"here", "channel", "everyone"}
 class _Item:
     """One recipient as typed, before numbers are normalised."""
 
-    kind: Literal["number", "user", "group"]
+    kind: Literal["number", "user", "group", "contact"]
     value: str
 
 
 def parse(
-    text: str, *, default_region: str | None, zone: ZoneInfo, now: datetime
-) -> HelpRequest | BalanceRequest | StatusRequest | SendRequest:
-    """Parse what followed `/sms`; every problem is a UsageError the user can act on."""
+    text: str,
+    *,
+    default_region: str | None,
+    zone: ZoneInfo,
+    now: datetime,
+    contacts: Collection[str] = (),
+) -> Request:
+    """Parse what followed `/sms`; every problem is a UsageError the user can act on.
+
+    `contacts` are the workspace's saved names: the grammar needs them to tell a recipient
+    from the first word of the message.
+    """
+    saved = frozenset(name.lower() for name in contacts)
     stripped = text.lstrip()
     first = stripped.split(maxsplit=1)[0] if stripped else ""
     rest = stripped[len(first) :]
@@ -150,12 +198,14 @@ def parse(
     if subcommand == "status":
         return _parse_status(rest)
     if subcommand in ("send", "page"):
-        return _parse_send(subcommand, rest, default_region, zone, now)
-    raise _unknown_subcommand(first)
+        return _parse_send(subcommand, rest, default_region, zone, now, saved)
+    if subcommand == "contacts":
+        return _parse_contacts(rest, default_region, saved)
+    raise _unknown_subcommand(first, saved)
 
 
-def _unknown_subcommand(word: str) -> UsageError:
-    if _recipient_items(word) is not None:
+def _unknown_subcommand(word: str, contacts: frozenset[str]) -> UsageError:
+    if _recipient_items(word, contacts=contacts) is not None:
         return UsageError(
             "Start with a subcommand, e.g. `/sms send`, then the recipients.",
             _usage("send"),
@@ -185,18 +235,23 @@ def _parse_send(
     default_region: str | None,
     zone: ZoneInfo,
     now: datetime,
+    contacts: frozenset[str],
 ) -> SendRequest:
     body, sender_id, at = _split_options(body, kind)
-    items, tokens, message_start, explicit = _scan_recipients(body)
+    items, tokens, message_start, explicit = _scan_recipients(body, contacts)
     raw_message = body[message_start:].strip()
+    if not explicit:
+        stray = _stray_list_reason(raw_message, contacts)
+        if stray:
+            raise UsageError(stray, _usage(kind))
     if not items:
-        raise UsageError(_no_recipients_reason(raw_message), _usage(kind))
+        raise UsageError(_no_recipients_reason(raw_message, contacts), _usage(kind))
     if not explicit and _OPTION_AT_START.match(raw_message):
         raise UsageError(
             "Options go after the message: `--from` and `--at` must come last.", _usage(kind)
         )
 
-    numbers, users, groups = _resolve(items, tokens, default_region, explicit, kind)
+    numbers, users, groups, names = _resolve(items, tokens, default_region, explicit, kind)
     message = _to_plain_text(raw_message)
     if not message.strip():
         raise UsageError("The message is empty: write it after the recipients.", _usage(kind))
@@ -207,7 +262,120 @@ def _parse_send(
             _usage(kind),
         )
     send_at = _parse_at(at, zone, now, kind) if at is not None else None
-    return SendRequest(kind, numbers, users, groups, message, sender_id, send_at)
+    return SendRequest(kind, numbers, users, groups, message, sender_id, send_at, names)
+
+
+def _parse_contacts(
+    rest: str, default_region: str | None, contacts: frozenset[str]
+) -> ContactsAddRequest | ContactsListRequest | ContactsRemoveRequest:
+    """`contacts [list]`, `contacts add NAME <to>`, `contacts remove NAME`."""
+    words = rest.split(maxsplit=1)
+    action = _unescape(words[0]).lower() if words else "list"
+    after = words[1] if len(words) > 1 else ""
+    if action == "list":
+        if after.strip():
+            raise UsageError("`/sms contacts list` takes nothing after it.", _usage("contacts"))
+        return ContactsListRequest()
+    if action not in ("add", "remove"):
+        raise _unknown_contacts_action(words[0])
+    named = after.split(maxsplit=1)
+    if not named:
+        raise UsageError(f"Which contact? Write its name after `{action}`.", _usage("contacts"))
+    typed, body = named[0], named[1] if len(named) > 1 else ""
+    if action == "remove":
+        if body.strip():
+            raise UsageError(
+                "`/sms contacts remove` takes one name: remove contacts one at a time.",
+                _usage("contacts"),
+            )
+        return ContactsRemoveRequest(_unescape(typed).lower())
+    name = _contact_name(typed, default_region)
+    return _parse_contact_members(name, body, default_region, contacts)
+
+
+def _unknown_contacts_action(word: str) -> UsageError:
+    lowered = _unescape(word).lower()
+    close = _ACTION_SYNONYMS.get(lowered) or next(
+        iter(difflib.get_close_matches(lowered, CONTACT_ACTIONS, n=1, cutoff=0.6)), None
+    )
+    reason = f"I don't know `contacts {_shown(word)}`: use `add`, `list` or `remove`."
+    if close:
+        reason += f" Did you mean `/sms contacts {close}`?"
+    return UsageError(reason, _usage("contacts"))
+
+
+_ACTION_SYNONYMS = {
+    "new": "add",
+    "save": "add",
+    "set": "add",
+    "create": "add",
+    "update": "add",
+    "ls": "list",
+    "show": "list",
+    "delete": "remove",
+    "del": "remove",
+    "rm": "remove",
+}
+_CONTACT_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_.\-]{{0,{MAX_CONTACT_NAME - 1}}}")
+
+
+def _contact_name(typed: str, default_region: str | None) -> str:
+    """A name that can never be mistaken for a subcommand, a number or a mention."""
+    if _recipient_items(typed) is not None:
+        raise UsageError(
+            "Put the contact's name first, then its numbers or mentions: "
+            "`/sms contacts add oncall +2348031000010`.",
+            _usage("contacts"),
+        )
+    name = _unescape(typed).lower()
+    if not _CONTACT_NAME.fullmatch(name):
+        raise UsageError(
+            f"“{_shown(typed)}” can't be a contact name: use 1–{MAX_CONTACT_NAME} letters, "
+            "digits, `-`, `_` or `.`, starting with a letter.",
+            _usage("contacts"),
+        )
+    if name in SUBCOMMANDS:
+        raise UsageError(
+            f"“{name}” can't be a contact name: it is a subcommand.", _usage("contacts")
+        )
+    try:
+        normalize(name, default_region)
+    except InvalidNumber:
+        return name
+    raise UsageError(
+        f"“{name}” can't be a contact name: it reads as a phone number.", _usage("contacts")
+    )
+
+
+def _parse_contact_members(
+    name: str, body: str, default_region: str | None, contacts: frozenset[str]
+) -> ContactsAddRequest:
+    """Only numbers and mentions: a contact holds recipients, never a message or another contact."""
+    items, tokens, start, explicit = _scan_recipients(body, contacts)
+    nested = sorted({item.value for item in items if item.kind == "contact"})
+    if nested:
+        listed = ", ".join(f"`{n}`" for n in nested)
+        raise UsageError(
+            f"A contact can't contain another contact ({listed}): "
+            "list its numbers and mentions instead.",
+            _usage("contacts"),
+        )
+    leftover = body[start:].strip()
+    if explicit or leftover:
+        reason = None if explicit else _stray_list_reason(leftover, contacts)
+        if reason is None:
+            word = leftover[: _token_end(leftover, 0)] if not explicit else "--"
+            reason = (
+                f"“{_shown(word)}” is not a phone number or a mention: "
+                "a contact holds only those, nothing after them."
+            )
+        raise UsageError(reason, _usage("contacts"))
+    if not items:
+        raise UsageError(
+            f"Who is `{name}`? Put phone numbers or @mentions after the name.", _usage("contacts")
+        )
+    numbers, users, groups, _ = _resolve(items, tokens, default_region, True, "contacts")
+    return ContactsAddRequest(name, numbers, users, groups)
 
 
 def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
@@ -236,8 +404,12 @@ def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
     return body, sender, found.get("at")
 
 
-def _scan_recipients(body: str) -> tuple[list[_Item], list[tuple[str, int]], int, bool]:
+def _scan_recipients(
+    body: str, contacts: frozenset[str] = frozenset()
+) -> tuple[list[_Item], list[tuple[str, int]], int, bool]:
     """Read recipients from the front until the first token that is not one.
+
+    A saved contact's name counts only unquoted: quotes are for numbers written with spaces.
 
     Returns the items, the raw number tokens with their item index (for error hints), where the
     message starts, and whether `--` marked that start explicitly.
@@ -267,7 +439,7 @@ def _scan_recipients(body: str) -> tuple[list[_Item], list[tuple[str, int]], int
         token = body[pos:stop]
         if token in _DASHES:
             return items, tokens, stop, True
-        found = _recipient_items(token)
+        found = _recipient_items(token, contacts=contacts)
         if found is None:
             return items, tokens, pos, False
         tokens.append((token, len(items)))
@@ -290,7 +462,9 @@ def _token_end(text: str, pos: int) -> int:
     return pos
 
 
-def _recipient_items(token: str, *, allow_spaces: bool = False) -> list[_Item] | None:
+def _recipient_items(
+    token: str, *, allow_spaces: bool = False, contacts: frozenset[str] = frozenset()
+) -> list[_Item] | None:
     """The recipients in one comma-separated token, or None when any part is not a recipient."""
     items: list[_Item] = []
     for part in _split_commas(token):
@@ -301,6 +475,9 @@ def _recipient_items(token: str, *, allow_spaces: bool = False) -> list[_Item] |
             candidate = "".join(candidate.split())
         match = _RECIPIENT_ITEM.fullmatch(candidate)
         if match is None:
+            if candidate.lower() in contacts:
+                items.append(_Item("contact", candidate.lower()))
+                continue
             return None
         if match["user"]:
             items.append(_Item("user", match["user"]))
@@ -334,17 +511,20 @@ def _resolve(
     default_region: str | None,
     explicit: bool,
     kind: str,
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     """Normalise every number, reporting all the bad ones at once."""
     numbers: dict[str, None] = {}
     users: dict[str, None] = {}
     groups: dict[str, None] = {}
+    names: dict[str, None] = {}
     bad: list[tuple[int, InvalidNumber]] = []
     for index, item in enumerate(items):
         if item.kind == "user":
             users[item.value] = None
         elif item.kind == "group":
             groups[item.value] = None
+        elif item.kind == "contact":
+            names[item.value] = None
         else:
             try:
                 numbers[normalize(item.value, default_region)] = None
@@ -354,7 +534,7 @@ def _resolve(
     if bad:
         reason = _bad_numbers_reason(items, tokens, bad, default_region, explicit)
         raise UsageError(reason, _usage(kind))
-    return tuple(numbers), tuple(users), tuple(groups)
+    return tuple(numbers), tuple(users), tuple(groups), tuple(names)
 
 
 def _bad_numbers_reason(
@@ -410,7 +590,42 @@ def _spaced_number(
     return None
 
 
-def _no_recipients_reason(message: str) -> str:
+def _stray_list_reason(message: str, contacts: frozenset[str]) -> str | None:
+    """Why a comma list that is partly recipients (`+234…,bobb`) is refused, else None.
+
+    Such a list stops the recipients, so without this it would silently become the message.
+    """
+    first = message[: _token_end(message, 0)] if message else ""
+    if "," not in first or first[0] in _QUOTES:
+        return None
+    parts = [part for part in _split_commas(first) if part.strip()]
+    unknown = [p for p in parts if _recipient_items(p, contacts=contacts) is None]
+    if not unknown or len(unknown) == len(parts):
+        return None
+    word = unknown[0].strip()
+    reason = (
+        f"“{_shown(word)}” in “{_shown(first)}” is not a phone number, a mention "
+        "or a saved contact."
+    )
+    close = _close_contact(word, contacts)
+    if close:
+        reason += f" Did you mean the contact `{close}`?"
+    return reason
+
+
+def _close_contact(word: str, contacts: frozenset[str]) -> str | None:
+    """The saved name a typo most likely meant, if one is close enough to suggest."""
+    typed = _unescape(word).strip(_QUOTES).lower()  # a quoted name is message text, not a contact
+    close = difflib.get_close_matches(typed, sorted(contacts), n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def _shown(text: str) -> str:
+    """What the user typed, safe to quote back: mentions read as names, entities kept escaped."""
+    return _escape(_to_plain_text(text))
+
+
+def _no_recipients_reason(message: str, contacts: frozenset[str] = frozenset()) -> str:
     first = message.split()[0] if message.split() else ""
     markup = _SLACK_MARKUP.fullmatch(first)
     if markup and (markup[1].startswith("#") or markup[1].lstrip("!") in _BROADCASTS):
@@ -418,7 +633,11 @@ def _no_recipients_reason(message: str) -> str:
             f"{_to_plain_text(first)} can't get an SMS: "
             "name people, user groups or phone numbers instead."
         )
-    return "Who should get it? Put phone numbers or @mentions before the message."
+    reason = "Who should get it? Put phone numbers, @mentions or saved contacts before the message."
+    close = _close_contact(first, contacts) if first else None
+    if close:
+        reason += f" Did you mean the contact `{close}`?"
+    return reason
 
 
 def _parse_at(value: str, zone: ZoneInfo, now: datetime, kind: str) -> datetime:

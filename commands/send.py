@@ -1,4 +1,4 @@
-"""`/sms send`: text numbers and post the tracked message in the channel."""
+"""`/sms send` and `/sms page`: text people and post the tracked message in the channel."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot import phones
+from bot.recipients import Resolved, Target, resolve
 from bot.sending import SendResult, gateway_content, send_and_store
+from commands import guard
 from commands.context import CommandContext
 from commands.grammar import SendRequest, segments
 from storage import NewSend
@@ -15,43 +17,52 @@ from storage import NewSend
 log = logging.getLogger(__name__)
 
 
-def refusal(request: SendRequest) -> str | None:
-    """Requests this version cannot carry out, said before anything is sent."""
-    if request.kind == "page":
-        return (
-            "`/sms page` (paging with escalation) is not available yet. "
-            "Use `/sms send &lt;number&gt; &lt;message&gt;` for now."
-        )
-    if request.user_mentions or request.group_mentions:
-        return (
-            "Slack users and user groups can't be recipients yet: "
-            "write their phone numbers instead, e.g. `/sms send +2348031000010 Hello`."
-        )
-    return None
+async def refusal(request: SendRequest, context: CommandContext) -> str | None:
+    """What stops this command before anything is looked up or sent."""
+    return await guard.before_sending(context)
 
 
 def acknowledgement(request: SendRequest) -> str:
+    verb = "Paging" if request.kind == "page" else "Sending your SMS to"
+    if request.user_mentions or request.group_mentions or request.contacts:
+        return f"{verb} {'everyone named' if request.kind == 'page' else 'the recipients'}…"
     count = len(request.recipients)
-    return f"Sending your SMS to {count} number{'s' if count != 1 else ''}…"
+    return f"{verb} {count} number{'s' if count != 1 else ''}…"
 
 
-def _confirmation(request: SendRequest, result: SendResult, where: str, content: str) -> str:
-    parts = segments(content)
-    numbers = ", ".join(phones.display(m) for m in result.accepted[:20])
+def _numbers(result: SendResult, people: dict[str, str | None]) -> str:
+    shown = []
+    for mobile in result.accepted[:20]:
+        user = people.get(mobile)
+        shown.append(f"<@{user}> {phones.display(mobile)}" if user else phones.display(mobile))
     if len(result.accepted) > 20:
-        numbers += f" and {len(result.accepted) - 20} more"
+        shown.append(f"and {len(result.accepted) - 20} more")
+    return ", ".join(shown)
+
+
+def confirmation(
+    request: SendRequest | None,
+    result: SendResult,
+    targets: list[Target],
+    where: str,
+    content: str,
+    problems: list[str],
+) -> str:
+    """The private answer to the sender: full numbers, msgIds, and anything that went wrong."""
+    parts = segments(content)
+    people = {t.mobile: t.slack_user for t in targets}
     ids = ", ".join(b.msg_id for b in result.batches if b.msg_id)
+    send_at = request.send_at if request else None
     lines = []
     if result.accepted:
-        when = "Scheduled" if request.send_at else "Sent"
+        when = "Scheduled" if send_at else "Sent"
         lines.append(
-            f":white_check_mark: {when} to {numbers} "
+            f":white_check_mark: {when} to {_numbers(result, people)} "
             f"({parts} SMS part{'s' if parts != 1 else ''} each), msgId {ids}."
         )
-    if request.send_at:
+    if send_at:
         lines.append(
-            f"It goes out at {request.send_at:%Y-%m-%d %H:%M} {request.send_at.tzname()} "
-            f"({request.send_at.tzinfo})."
+            f"It goes out at {send_at:%Y-%m-%d %H:%M} {send_at.tzname()} ({send_at.tzinfo})."
         )
     for batch in result.unknown:
         lines.append(
@@ -61,13 +72,65 @@ def _confirmation(request: SendRequest, result: SendResult, where: str, content:
         )
     for batch in result.rejected:
         lines.append(f":x: {len(batch.mobiles)} number(s) were not sent: {batch.error}")
+    if request and request.contacts:
+        lines.append("Contacts used: " + ", ".join(f"`{name}`" for name in request.contacts))
+    if problems:
+        lines.append(":warning: Not texted: " + " ".join(problems))
     lines.append(where)
     return "\n".join(lines)
 
 
-async def handle(request: SendRequest, context: CommandContext) -> None:
+async def resolve_request(request: SendRequest, context: CommandContext) -> Resolved:
     services = context.services
-    settings = services.settings
+    return await resolve(
+        numbers=request.recipients,
+        users=request.user_mentions,
+        groups=request.group_mentions,
+        contact_names=request.contacts,
+        team_id=context.team_id,
+        directory=services.directory,
+        contacts=services.contacts,
+    )
+
+
+async def deliver(
+    context: CommandContext,
+    send: NewSend,
+    targets: list[Target],
+    request: SendRequest | None,
+    problems: list[str],
+) -> None:
+    """Send to `targets`, post the tracked message and tell the sender how it went."""
+    services = context.services
+    send_at = request.send_at if request else None
+    result = await send_and_store(services, send, targets, send_at)
+    if result.send_id is None:
+        reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))
+        await context.tell(f":x: Nothing was sent: {reasons}")
+        return
+    try:
+        posted = await services.notifier.post_tracked(result.send_id)
+        where = posted.notice or "Delivery updates will appear on the message in the channel."
+    except SlackApiError as error:
+        log.warning("tracked message for send %s not posted: %s", result.send_id, error)
+        where = (
+            f":warning: I could not post delivery updates anywhere "
+            f"({error.response.get('error')}). Check them with `/sms status`."
+        )
+    content = gateway_content(services, send.content)
+    await context.tell(confirmation(request, result, targets, where, content, problems))
+
+
+async def handle(request: SendRequest, context: CommandContext) -> None:
+    resolved = await resolve_request(request, context)
+    if not resolved.targets:
+        await context.tell(":x: Nothing was sent: " + " ".join(resolved.problems))
+        return
+    refused = await guard.after_resolving(context, len(resolved.targets))
+    if refused:
+        await context.tell(refused)
+        return
+    settings = context.services.settings
     send = NewSend(
         team_id=context.team_id,
         user_id=context.user_id,
@@ -78,19 +141,4 @@ async def handle(request: SendRequest, context: CommandContext) -> None:
         send_at=f"{request.send_at:%Y-%m-%d %H:%M}" if request.send_at else None,
         zone=str(request.send_at.tzinfo) if request.send_at else None,
     )
-    result = await send_and_store(services, send, request.recipients, request.send_at)
-    if result.send_id is None:
-        reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))
-        await context.tell(f":x: Nothing was sent: {reasons}")
-        return
-    try:
-        posted = await services.notifier.post_tracked(result.send_id)
-        where = posted.notice or "Delivery updates will appear on the message in this channel."
-    except SlackApiError as error:
-        log.warning("tracked message for send %s not posted: %s", result.send_id, error)
-        where = (
-            f":warning: I could not post delivery updates anywhere "
-            f"({error.response.get('error')}). Check them with `/sms status`."
-        )
-    content = gateway_content(services, request.message)
-    await context.tell(_confirmation(request, result, where, content))
+    await deliver(context, send, resolved.targets, request, resolved.problems)

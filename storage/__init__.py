@@ -74,7 +74,8 @@ class Recipient:
     updated: str
     announced: bool
     slack_user: str | None = None
-    escalated: bool = False
+    escalated: int = 0
+    """0 no alert yet, 1 alerted (page not through), 2 retried after the alert."""
 
 
 @dataclass(frozen=True)
@@ -376,6 +377,65 @@ class Store:
 
         return await self._writer.write(write)
 
+    async def sends_since(self, user_id: str, since: datetime) -> list[str]:
+        """When each of a user's sends since `since` was made, oldest first (rate limits)."""
+        return await self._read(
+            lambda db: [
+                row[0]
+                for row in db.execute(
+                    "SELECT created FROM sends WHERE user_id = ? AND created > ? ORDER BY created",
+                    [user_id, _iso(since)],
+                )
+            ]
+        )
+
+    async def due_escalations(self, timed_out_before: datetime) -> list[SendView]:
+        """Pages with a recipient that failed, or is undelivered since before the timeout,
+        and has not been escalated yet."""
+
+        def read(db: Database) -> list[SendView]:
+            rows = db.execute(
+                "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s ON s.id = r.send_id "
+                "WHERE s.kind = 'page' AND r.escalated = 0 AND s.message_ts IS NOT NULL "
+                "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.created <= ?))",
+                [_iso(timed_out_before)],
+            ).fetchall()
+            return [view for (send_id,) in rows if (view := _load_send(db, send_id))]
+
+        return await self._read(read)
+
+    async def mark_escalated(self, recipient_ids: Sequence[int], escalated: bool = True) -> None:
+        """Marked before the alert is posted, so an alert is said at most once, never twice."""
+        ids = list(recipient_ids)
+        marks = ",".join("?" * len(ids))
+        await self._writer.write(
+            lambda db: db.execute(
+                f"UPDATE recipients SET escalated = ? WHERE id IN ({marks})", [int(escalated), *ids]
+            )
+        )
+
+    async def claim_retry(self, send_id: int) -> list[Recipient]:
+        """The alerted, undelivered recipients of a page, marked retried in the same commit,
+        so two clicks on "Retry failed" send once."""
+
+        def write(db: Database) -> list[Recipient]:
+            rows = list(
+                db["recipients"].rows_where(
+                    "send_id = ? AND escalated = 1 AND state != 'delivered'",
+                    [send_id],
+                    order_by="id",
+                )
+            )
+            if rows:
+                marks = ",".join("?" * len(rows))
+                db.execute(
+                    f"UPDATE recipients SET escalated = 2 WHERE id IN ({marks})",
+                    [row["id"] for row in rows],
+                )
+            return [_recipient(row) for row in rows]
+
+        return await self._writer.write(write)
+
     async def outbox_version(self, send_id: int) -> int | None:
         def read(db: Database) -> int | None:
             row = db.execute("SELECT version FROM outbox WHERE send_id = ?", [send_id]).fetchone()
@@ -478,7 +538,7 @@ def _recipient(row: dict[str, Any]) -> Recipient:
         updated=row["updated"],
         announced=bool(row["announced"]),
         slack_user=row["slack_user"],
-        escalated=bool(row["escalated"]),
+        escalated=int(row["escalated"]),
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,9 @@ from commands.grammar import (
     SUBCOMMANDS,
     USAGE,
     BalanceRequest,
+    ContactsAddRequest,
+    ContactsListRequest,
+    ContactsRemoveRequest,
     HelpRequest,
     SendRequest,
     StatusRequest,
@@ -31,13 +35,26 @@ A = "2348031000010"
 B = "2348031000011"
 
 
-Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest
+Request = (
+    HelpRequest
+    | BalanceRequest
+    | StatusRequest
+    | SendRequest
+    | ContactsAddRequest
+    | ContactsListRequest
+    | ContactsRemoveRequest
+)
 
 
 def p(
-    text: str, *, region: str | None = None, zone: ZoneInfo = LAGOS, now: datetime = NOW
+    text: str,
+    *,
+    region: str | None = None,
+    zone: ZoneInfo = LAGOS,
+    now: datetime = NOW,
+    contacts: Collection[str] = (),
 ) -> Request:
-    return parse(text, default_region=region, zone=zone, now=now)
+    return parse(text, default_region=region, zone=zone, now=now, contacts=contacts)
 
 
 def send(text: str, **kwargs: Any) -> SendRequest:
@@ -459,6 +476,220 @@ def test_usage_error_is_a_sentence_then_a_usage_hint_line() -> None:
     assert isinstance(caught.value, ValueError)
 
 
+# saved contacts as recipients
+
+SAVED = {"oncall", "alice", "bob", "ops.team"}
+
+
+def test_a_saved_name_is_a_recipient_and_the_next_word_starts_the_message() -> None:
+    request = send("send oncall DB primary down", contacts=SAVED)
+    assert request.contacts == ("oncall",)
+    assert request.recipients == ()
+    assert request.message == "DB primary down"
+
+
+def test_a_send_to_a_contact_of_numbers_only_carries_the_name() -> None:
+    assert send("send oncall hi", contacts={"oncall"}) == SendRequest(
+        kind="send",
+        recipients=(),
+        user_mentions=(),
+        group_mentions=(),
+        message="hi",
+        sender_id=None,
+        send_at=None,
+        contacts=("oncall",),
+    )
+
+
+def test_contacts_mix_with_numbers_and_mentions_in_comma_lists_and_keep_their_order() -> None:
+    request = send("page +2348031000010,oncall <@U1|a> bob,ALICE,oncall hi", contacts=SAVED)
+    assert request.contacts == ("oncall", "bob", "alice")
+    assert request.recipients == (A,)
+    assert request.user_mentions == ("U1",)
+    assert request.message == "hi"
+
+
+def test_contact_names_match_whatever_the_case_and_come_back_lower_case() -> None:
+    assert send("send OnCall hi", contacts=SAVED).contacts == ("oncall",)
+    assert send("send oncall hi", contacts={"OnCall"}).contacts == ("oncall",)
+
+
+def test_a_name_with_dots_is_one_recipient() -> None:
+    assert send("send ops.team hi", contacts=SAVED).contacts == ("ops.team",)
+
+
+def test_double_dash_lets_a_message_start_with_a_contacts_name() -> None:
+    request = send("send +2348031000010 -- alice will call you", contacts=SAVED)
+    assert request.contacts == ()
+    assert request.message == "alice will call you"
+
+
+def test_without_double_dash_a_leading_contact_name_is_a_recipient() -> None:
+    request = send("send +2348031000010 alice will call you", contacts=SAVED)
+    assert request.contacts == ("alice",)
+    assert request.message == "will call you"
+
+
+def test_a_word_that_is_not_saved_starts_the_message_as_before() -> None:
+    request = send("send +2348031000010 carol will call you", contacts=SAVED)
+    assert request.contacts == ()
+    assert request.message == "carol will call you"
+
+
+def test_a_quoted_name_is_message_text_not_a_contact() -> None:
+    request = send('send +2348031000010 "alice" is here', contacts=SAVED)
+    assert request.contacts == ()
+    assert request.message == '"alice" is here'
+
+
+def test_without_saved_contacts_names_are_message_words() -> None:
+    assert "Who should get it?" in error("send oncall hi")
+
+
+def test_a_typo_in_a_contact_name_is_suggested_when_nobody_else_is_named() -> None:
+    message = error("send oncal DB down", contacts=SAVED)
+    assert "Who should get it?" in message
+    assert "Did you mean the contact `oncall`?" in message
+
+
+def test_no_suggestion_when_no_name_is_close() -> None:
+    assert "Did you mean" not in error("send hello there", contacts=SAVED)
+
+
+def test_a_typo_inside_a_comma_list_is_named_instead_of_becoming_the_message() -> None:
+    message = error("send +2348031000010 alice,bobb hi", contacts=SAVED)
+    assert "“bobb” in “alice,bobb”" in message
+    assert "Did you mean the contact `bob`?" in message
+
+
+def test_a_comma_list_of_plain_words_is_still_message_text() -> None:
+    assert send("send +2348031000010 hi,there", contacts=SAVED).message == "hi,there"
+
+
+def test_a_contact_name_where_the_subcommand_belongs_says_to_start_with_one() -> None:
+    assert "Start with a subcommand" in error("oncall hi", contacts=SAVED)
+
+
+# contacts add, list, remove
+
+
+def test_contacts_alone_or_list_lists() -> None:
+    assert p("contacts") == ContactsListRequest()
+    assert p("Contacts LIST") == ContactsListRequest()
+    assert "takes nothing after it" in error("contacts list all")
+
+
+def test_contacts_add_reads_a_name_then_numbers_and_mentions() -> None:
+    request = p(
+        'contacts add OnCall +2348031000010,2348031000011 "+234 803 100 0010" '
+        "<@U0BOB|bob> <!subteam^S1|@ops>"
+    )
+    assert request == ContactsAddRequest(
+        name="oncall", numbers=(A, B), user_mentions=("U0BOB",), group_mentions=("S1",)
+    )
+
+
+def test_contacts_add_normalises_national_numbers_with_the_default_region() -> None:
+    request = p("contacts add home 08031000010", region="NG")
+    assert isinstance(request, ContactsAddRequest)
+    assert request.numbers == (A,)
+
+
+def test_contacts_add_may_replace_an_existing_name() -> None:
+    request = p("contacts add oncall +2348031000010", contacts=SAVED)
+    assert request == ContactsAddRequest("oncall", (A,), (), ())
+
+
+def test_contacts_add_without_members_asks_who() -> None:
+    assert "Who is `oncall`?" in error("contacts add oncall")
+
+
+def test_contacts_add_without_a_name_asks_for_one() -> None:
+    assert "Which contact?" in error("contacts add")
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("contacts add x +2348031000010 hello there", "“hello”"),
+        ("contacts add x +2348031000010 -- hello", "“--”"),
+        ("contacts add x +2348031000010 --from ACME", "“--from”"),
+        ("contacts add x +2348031000010 <!here>", "“@here”"),
+        ("contacts add x +2348031000010,hello", "“hello” in “+2348031000010,hello”"),
+    ],
+)
+def test_contacts_add_refuses_anything_after_the_members_and_names_it(
+    text: str, named: str
+) -> None:
+    message = error(text)
+    assert named in message
+    assert message.splitlines()[-1].startswith("Usage: `/sms contacts add NAME")
+
+
+def test_contacts_add_reports_bad_numbers_without_the_message_hint() -> None:
+    message = error("contacts add x +2348031000010 1234")
+    assert "“1234” is not a valid phone number" in message
+    assert "put `--`" not in message
+
+
+def test_a_contact_cannot_contain_another_contact() -> None:
+    message = error("contacts add team +2348031000010,alice bob", contacts=SAVED)
+    assert "can't contain another contact (`alice`, `bob`)" in message
+
+
+@pytest.mark.parametrize(
+    "name", ["a", "A", "on-call", "ops_team", "ops.team", "x1", "a" * 32, "Zed.2-b_c"]
+)
+def test_valid_contact_names_are_kept_lower_case(name: str) -> None:
+    request = p(f"contacts add {name} +2348031000010")
+    assert isinstance(request, ContactsAddRequest)
+    assert request.name == name.lower()
+
+
+@pytest.mark.parametrize(
+    "name", ["1team", "-x", "_x", ".x", "a" * 33, "a/b", "a@b", "josé", "a&amp;b", "a,b"]
+)
+def test_invalid_contact_names_say_what_a_name_may_hold(name: str) -> None:
+    assert "can't be a contact name" in error(f"contacts add {name} +2348031000010")
+
+
+@pytest.mark.parametrize("name", [*SUBCOMMANDS, "SEND", "Help"])
+def test_a_subcommand_word_cannot_be_a_contact_name(name: str) -> None:
+    assert "it is a subcommand" in error(f"contacts add {name} +2348031000010")
+
+
+@pytest.mark.parametrize("name", ["+2348031000010", "2348031000010", "<@U1|a>", "<!subteam^S1>"])
+def test_a_number_or_mention_in_the_name_place_says_to_put_the_name_first(name: str) -> None:
+    assert "Put the contact's name first" in error(f"contacts add {name} +2348031000011")
+
+
+def test_contacts_remove_takes_one_name_lower_cased() -> None:
+    assert p("contacts remove OnCall") == ContactsRemoveRequest("oncall")
+    assert "Which contact?" in error("contacts remove")
+    assert "one name" in error("contacts remove a b")
+
+
+@pytest.mark.parametrize(
+    ("action", "suggested"),
+    [("delete", "remove"), ("rm", "remove"), ("lst", "list"), ("ad", "add"), ("save", "add")],
+)
+def test_an_unknown_contacts_action_is_named_with_a_suggestion(action: str, suggested: str) -> None:
+    message = error(f"contacts {action} x")
+    assert f"`contacts {action}`" in message
+    assert f"Did you mean `/sms contacts {suggested}`?" in message
+
+
+def test_contact_is_suggested_for_contacts() -> None:
+    assert "Did you mean `contacts`?" in error("contact list")
+
+
+def test_usage_documents_contacts_and_the_double_dash() -> None:
+    assert "/sms contacts add oncall +2348031000010" in USAGE
+    assert "/sms send oncall" in USAGE
+    assert "saved contacts" in USAGE
+    assert "with a contact's name" in USAGE
+
+
 # properties
 
 TOKENS = st.sampled_from(
@@ -481,6 +712,43 @@ def test_parse_never_raises_anything_but_usage_error(text: str, region: str | No
         p(text, region=region)
     except UsageError as exc:
         assert str(exc).strip()
+
+
+NAMES = st.sets(
+    st.one_of(
+        st.sampled_from(["oncall", "alice", "a", "ops.team", "send", "hi", "1234", "--", ",", ""]),
+        st.text(max_size=8),
+    ),
+    max_size=5,
+)
+CONTACT_SOUP = st.lists(
+    st.one_of(TOKENS, st.sampled_from(["oncall", "ONCALL", "oncal", "alice,oncall", "add"])),
+    max_size=14,
+).map(" ".join)
+
+
+@given(
+    st.one_of(
+        CONTACT_SOUP.map(lambda s: "send " + s),
+        CONTACT_SOUP.map(lambda s: "contacts " + s),
+        CONTACT_SOUP.map(lambda s: "contacts add " + s),
+        st.text().map(lambda s: "contacts add " + s),
+    ),
+    NAMES,
+    REGIONS,
+)
+def test_parse_with_any_saved_names_never_raises_anything_but_usage_error(
+    text: str, names: set[str], region: str | None
+) -> None:
+    try:
+        request = p(text, region=region, contacts=names)
+    except UsageError as exc:
+        assert str(exc).strip()
+        return
+    if isinstance(request, SendRequest):
+        assert set(request.contacts) <= {n.lower() for n in names}
+    if isinstance(request, ContactsAddRequest):
+        assert request.numbers or request.user_mentions or request.group_mentions
 
 
 @given(

@@ -50,7 +50,9 @@ async def test_polling_asks_again_with_growing_gaps_while_no_report(make_system:
 async def test_polling_covers_a_thousand_recipients_in_requests_of_500(
     make_system: SystemFactory,
 ):
-    system = await make_system(env=POLL_FAST, push_reports=False, fail_suffixes=())
+    system = await make_system(
+        env={**POLL_FAST, "SMS_MAX_RECIPIENTS": "5000"}, push_reports=False, fail_suffixes=()
+    )
     numbers = ",".join(f"+234803100{n:04d}" for n in range(1001))
     await system.slash(f"send {numbers} bulk")
     await system.wait_for(lambda: message_with(system, "1001 delivered"), timeout=20)

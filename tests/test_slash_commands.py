@@ -196,37 +196,6 @@ async def test_status_of_silent_number_asks_the_gateway_and_shows_pending(
     assert status_queries == [{"data": [{"msgId": msg_id, "mobile": "2348031000017"}]}]
 
 
-# refusals of what this version cannot do
-
-
-async def test_page_is_refused_in_words_for_now(system: LocalSystem) -> None:
-    status, ack = await system.slash(f"page {DELIVERS} DB primary down")
-    assert status == 200
-    assert "not available yet" in ack
-    assert "/sms page" in ack
-    await nothing_reached_the_gateway(system)
-
-
-async def test_page_refusal_has_no_raw_angle_brackets(system: LocalSystem) -> None:
-    _, ack = await system.slash(f"page {DELIVERS} DB primary down")
-    assert "<" not in ack and ">" not in ack
-
-
-async def test_user_mention_recipient_is_refused_with_no_gateway_call(
-    system: LocalSystem,
-) -> None:
-    status, ack = await system.slash("send <@U123|bob> are you there?")
-    assert status == 200
-    assert "can't be recipients yet" in ack
-    await nothing_reached_the_gateway(system)
-
-
-async def test_user_group_recipient_is_refused_with_no_gateway_call(system: LocalSystem) -> None:
-    _, ack = await system.slash("send <!subteam^S123|@oncall> wake up")
-    assert "can't be recipients yet" in ack
-    await nothing_reached_the_gateway(system)
-
-
 # escaping
 
 

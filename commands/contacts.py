@@ -1,0 +1,105 @@
+"""`/sms contacts`: save, list and remove the workspace's named recipients.
+
+Every answer is ephemeral: the list holds phone numbers, and only the person who asked
+needs to see it. The list masks numbers as the channel does; the confirmation of `add`
+shows them in full because the user has just typed them and should check them.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Sequence
+
+from bot import phones
+from bot.render import escape, number_formatter
+from commands.context import CommandContext
+from commands.grammar import (
+    ContactsAddRequest,
+    ContactsListRequest,
+    ContactsRemoveRequest,
+    ContactsRequest,
+)
+from storage.contacts import Contact, Contacts
+
+MAX_MEMBERS_SHOWN = 20  # a line per contact stays readable
+MAX_CONTACTS_SHOWN = 100  # and the list stays within one Slack message
+ADD_EXAMPLE = "`/sms contacts add oncall +2348031000010,+2348031000011`"
+
+
+def members_text(
+    numbers: Sequence[str],
+    users: Sequence[str],
+    groups: Sequence[str],
+    show: Callable[[str], str] = phones.display,
+) -> str:
+    """Numbers as `show` formats them, then people and user groups as Slack mentions."""
+    shown = [show(n) for n in numbers]
+    shown += [f"<@{u}>" for u in users]
+    shown += [f"<!subteam^{g}>" for g in groups]
+    if len(shown) > MAX_MEMBERS_SHOWN:
+        shown = [*shown[:MAX_MEMBERS_SHOWN], f"and {len(shown) - MAX_MEMBERS_SHOWN} more"]
+    return ", ".join(shown)
+
+
+async def handle(request: ContactsRequest, context: CommandContext) -> None:
+    """Run one contacts request for the workspace the command came from."""
+    contacts = context.services.contacts
+    match request:
+        case ContactsAddRequest():
+            await _add(request, context, contacts)
+        case ContactsListRequest():
+            await _list(context, contacts)
+        case ContactsRemoveRequest():
+            await _remove(request, context, contacts)
+
+
+async def _add(request: ContactsAddRequest, context: CommandContext, contacts: Contacts) -> None:
+    created = await contacts.save(
+        context.team_id,
+        request.name,
+        request.numbers,
+        request.user_mentions,
+        request.group_mentions,
+        context.user_id,
+    )
+    members = members_text(request.numbers, request.user_mentions, request.group_mentions)
+    verb = "Saved" if created else "Updated"
+    await context.tell(
+        f":white_check_mark: {verb} contact `{request.name}`: {members}\n"
+        f"Send to it with `/sms send {request.name} &lt;message&gt;`."
+    )
+
+
+def _line(contact: Contact, show: Callable[[str], str]) -> str:
+    members = members_text(contact.numbers, contact.users, contact.groups, show)
+    return f"• `{contact.name}` — {members or '(empty)'}"
+
+
+async def _list(context: CommandContext, contacts: Contacts) -> None:
+    saved = await contacts.all(context.team_id)
+    if not saved:
+        await context.tell(f"No contacts saved yet in this workspace. Add one with {ADD_EXAMPLE}")
+        return
+    show = number_formatter(context.services.settings.sms_mask_numbers)
+    lines = [f"*Contacts in this workspace* ({len(saved)})"]
+    lines += [_line(contact, show) for contact in saved[:MAX_CONTACTS_SHOWN]]
+    if len(saved) > MAX_CONTACTS_SHOWN:
+        lines.append(f"…and {len(saved) - MAX_CONTACTS_SHOWN} more")
+    await context.tell("\n".join(lines))
+
+
+async def _remove(
+    request: ContactsRemoveRequest, context: CommandContext, contacts: Contacts
+) -> None:
+    if await contacts.remove(context.team_id, request.name):
+        await context.tell(f"Removed contact `{request.name}`.")
+        return
+    names = await contacts.names(context.team_id)
+    shown = escape(request.name).replace("`", "'")
+    text = f"There is no contact `{shown}` in this workspace."
+    close = difflib.get_close_matches(request.name, sorted(names), n=1, cutoff=0.6)
+    if close:
+        text += f" Did you mean `{close[0]}`?"
+    else:
+        text += " See them with `/sms contacts list`."
+    await context.tell(text)
