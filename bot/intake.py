@@ -63,7 +63,7 @@ def parse_report(raw: bytes) -> Report:
     if not isinstance(body, dict):
         raise BadReport("body must be a JSON object")
     status = body.get("status")
-    if isinstance(status, str) and _digits(status.strip()):
+    if isinstance(status, str) and _digits(status.strip()) and len(status.strip()) <= 3:
         status = int(status)
     if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status < _STATUS_MAX:
         raise BadReport("field status must be a small whole number")
@@ -113,12 +113,18 @@ async def receive_report(request: web.Request) -> web.Response:
         metrics.reports_rejected.labels("credentials").inc()
         log.warning("report refused from %s: wrong appKey/appSecret", request.remote)
         return _answer(1002 if not key_ok else 1003, "wrong appKey or appSecret", 401)
+    if (request.content_length or 0) > MAX_BODY:
+        metrics.reports_rejected.labels("too_large").inc()
+        return _answer(1001, "body too large", 413)
     try:
         raw = await request.read()
         if len(raw) > MAX_BODY:
             metrics.reports_rejected.labels("too_large").inc()
             return _answer(1001, "body too large", 413)
         report = parse_report(raw)
+    except web.HTTPRequestEntityTooLarge:
+        metrics.reports_rejected.labels("too_large").inc()
+        return _answer(1001, "body too large", 413)
     except BadReport as error:
         metrics.reports_rejected.labels("malformed").inc()
         log.warning("report refused: %s", error)

@@ -140,7 +140,10 @@ def _headline(send: SendView) -> str:
 def tracked_message(send: SendView, *, mask: bool, now_label: str) -> Message:
     """The one message per send that is edited in place as reports arrive."""
     show = number_formatter(mask)
-    ids = ", ".join(send.msg_ids) or "none (not accepted by the gateway)"
+    lost = any(r.state == State.UNKNOWN and not r.msg_id for r in send.recipients)
+    ids = ", ".join(send.msg_ids) or (
+        "unknown (the gateway's answer was lost)" if lost else "none (not accepted)"
+    )
     words = counts_in_words(send.recipients)
     text = f"SMS msgId {ids} from <@{send.user_id}>: {words}"
     content = escape(send.content)

@@ -16,6 +16,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 
 from bot.config import Settings
 from bot.directory import Directory
@@ -140,7 +141,9 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
-    return await dispatch(request.app[BOLT], request)
+    settings = request.app[SETTINGS]
+    verifier = None if settings.socket_mode else SignatureVerifier(settings.slack_signing_secret)
+    return await dispatch(request.app[BOLT], verifier, request)
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 import commands
@@ -50,16 +51,33 @@ def bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
     return app
 
 
-async def dispatch(app: AsyncApp, request: web.Request) -> web.Response:
+async def dispatch(
+    app: AsyncApp, verifier: SignatureVerifier | None, request: web.Request
+) -> web.Response:
     """POST /slack/events: Bolt checks the signature (401 when wrong) and dispatches.
 
     The body is read as bytes and decoded leniently, so bad UTF-8 fails the signature
-    check (401) instead of raising inside the adapter (500).
+    check (401) instead of raising inside the adapter (500); the signature is checked before
+    Bolt parses the body, so garbage from strangers never reaches a parser.
     """
     raw = await request.read()
-    bolt_request = AsyncBoltRequest(
-        body=raw.decode("utf-8", errors="replace"),
-        query=request.query_string,
-        headers=dict(request.headers),
-    )
+    body = raw.decode("utf-8", errors="replace")
+    if verifier is not None and not _signed(verifier, body, request):
+        return web.json_response({"error": "invalid request"}, status=401)
+    try:
+        bolt_request = AsyncBoltRequest(
+            body=body, query=request.query_string, headers=dict(request.headers)
+        )
+    except Exception:
+        return web.json_response({"error": "malformed request"}, status=400)
     return await to_aiohttp_response(await app.async_dispatch(bolt_request))
+
+
+def _signed(verifier: SignatureVerifier, body: str, request: web.Request) -> bool:
+    """Slack's signature, checked before Bolt parses anything an attacker sent."""
+    timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+    if not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    return verifier.is_valid(
+        body=body, timestamp=timestamp, signature=request.headers.get("X-Slack-Signature", "")
+    )
