@@ -66,9 +66,8 @@ def confirmation(
         )
     for batch in result.unknown:
         lines.append(
-            f":warning: For {len(batch.mobiles)} number(s) the gateway did not answer "
-            f"({batch.error}). They may or may not have been sent; I will not re-send "
-            "them on my own."
+            f":warning: {len(batch.mobiles)} number(s): {batch.error}. I will not re-send "
+            "them on my own; check with the provider before sending again."
         )
     for batch in result.rejected:
         lines.append(f":x: {len(batch.mobiles)} number(s) were not sent: {batch.error}")
