@@ -19,7 +19,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import Settings, load_settings
-from bot.gateway import GatewaySimulator, SimulatorConfig
+from bot.gateway import GatewaySimulator, SimulatorConfig, secret_digest
 from bot.server import build_app, utc_now
 from bot.slack_standin import ChannelMessage, SlackStandIn
 
@@ -125,6 +125,17 @@ class LocalSystem:
             user_id=user_id,
             channel_id=channel_id,
         )
+
+    @property
+    def report_url(self) -> str:
+        """Where the gateway pushes reports to the running bot."""
+        assert self.settings is not None
+        return self.url + self.settings.sms_report_path
+
+    def report_headers(self) -> dict[str, str]:
+        """The credentials the gateway puts on each pushed report (gateway-api.md §5)."""
+        config = self.gateway.config
+        return {"appKey": config.app_key, "appSecret": secret_digest(config.app_secret)}
 
     async def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
         """Poll until `condition()` is truthy; its value, or TimeoutError naming the wait."""

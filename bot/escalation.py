@@ -7,7 +7,6 @@ mentioning the sender and the person paged, with the reason and a "Retry failed"
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.metrics import Metrics
+from bot.periodic import every
 from storage import Recipient, SendView, Store
 
 log = logging.getLogger(__name__)
@@ -51,12 +51,7 @@ class Escalator:
         self.clock = clock
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.check_once()
-            except Exception:
-                log.exception("page escalation round failed; trying again next round")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.check_once, "page escalation")
 
     async def check_once(self) -> int:
         """Alert about every page recipient that is due; returns how many."""

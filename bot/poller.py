@@ -8,7 +8,6 @@ becomes `unknown`, with the reason.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from bot.delivery import Report
 from bot.gateway import GatewayClient, GatewayError
 from bot.metrics import Metrics
 from bot.notifier import Notifier
+from bot.periodic import every
 from storage import PollTarget, Store
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,7 @@ class Poller:
         self.clock = clock
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self.poll_once()
-            except Exception:
-                log.exception("status polling round failed; trying again next round")
-            await asyncio.sleep(self.interval)
+        await every(self.interval, self.poll_once, "status polling")
 
     async def poll_once(self) -> int:
         """One round; returns how many recipients were asked about."""

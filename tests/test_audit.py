@@ -10,10 +10,7 @@ import asyncio
 import csv
 import io
 import json
-import os
 import stat
-import sys
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from bot.demo import DEMO_CHANNEL, LocalSystem, plain
 from bot.slack_standin import ChannelMessage
 from storage import DatabaseInUse
 from storage.lock import DatabaseLock
+from tests.cli import Run, smsbot
 from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"
@@ -34,35 +32,9 @@ HEADER = (
 )
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-
 async def audit(cwd: Path, database: Path, *args: str) -> Run:
-    """Run `python -m bot audit ARGS` with nothing but PATH, HOME and DATABASE_PATH."""
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(cwd),
-        "DATABASE_PATH": str(database),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "audit",
-        *args,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(20):
-        out, err = await process.communicate()
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
+    """Run `smsbot audit ARGS` with DATABASE_PATH as the only setting."""
+    return await smsbot(cwd, "audit", *args, env={"DATABASE_PATH": str(database)})
 
 
 def settled(system: LocalSystem) -> ChannelMessage | None:

@@ -9,19 +9,16 @@ the simulator keeps serving while the command talks to it.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import sys
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from bot.config import variable_names
 from bot.gateway import GatewaySimulator, SimulatorConfig
+from tests.cli import REPO, Run, smsbot
 
-REPO = Path(__file__).resolve().parent.parent
 REQUIRED_FOR_SERVE = (
     "SLACK_BOT_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -29,47 +26,6 @@ REQUIRED_FOR_SERVE = (
     "SMS_APP_KEY",
     "SMS_APP_SECRET",
 )
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def problems(self) -> list[str]:
-        return [line for line in self.stderr.splitlines() if line.strip()]
-
-
-async def smsbot(
-    cwd: Path, *args: str, env: dict[str, str] | None = None, limit: float = 20
-) -> Run:
-    """Run `python -m bot ARGS` in `cwd` with a minimal environment plus `env`."""
-    base = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(cwd),
-        "PYTHONPATH": str(REPO),
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        cwd=cwd,
-        env={**base, **(env or {})},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        async with asyncio.timeout(limit):
-            out, err = await process.communicate()
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return Run(process.returncode, out.decode(), err.decode())
 
 
 @pytest.fixture

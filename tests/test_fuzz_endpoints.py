@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from bot.demo import LocalSystem
-from bot.gateway import SimulatorConfig, secret_digest
+from bot.gateway import SimulatorConfig
 
 T = TypeVar("T")
 
@@ -83,16 +83,6 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
 # helpers
 
 
-def report_url(system: LocalSystem) -> str:
-    assert system.settings is not None
-    return system.url + system.settings.sms_report_path
-
-
-def credentials(system: LocalSystem) -> dict[str, str]:
-    config = system.gateway.config
-    return {"appKey": config.app_key, "appSecret": secret_digest(config.app_secret)}
-
-
 async def post(
     system: LocalSystem, url: str, body: bytes | AsyncIterator[bytes], headers: dict[str, str]
 ) -> Answer:
@@ -102,9 +92,9 @@ async def post(
 
 
 def post_report(live: Live, body: bytes, headers: dict[str, str] | None = None) -> Answer:
-    sent = {"Content-Type": "application/json;charset=utf-8", **credentials(live.system)}
+    sent = {"Content-Type": "application/json;charset=utf-8", **live.system.report_headers()}
     sent.update(headers or {})
-    return live.run(post(live.system, report_url(live.system), body, sent))
+    return live.run(post(live.system, live.system.report_url, body, sent))
 
 
 def assert_json_code(answer: Answer) -> int:
@@ -308,8 +298,8 @@ async def _in_pieces(head: bytes, piece: bytes, count: int, tail: bytes) -> Asyn
 def test_report_body_over_64_kib_sent_in_pieces_is_a_json_413(live: Live) -> None:
     head = b'{"msgId": "1", "mobile": "2348031000010", "status": 0, "desc": "'
     body = _in_pieces(head, b"x" * 1024, 70, b'"}')
-    headers = {"Content-Type": "application/json", **credentials(live.system)}
-    answer = live.run(post(live.system, report_url(live.system), body, headers))
+    headers = {"Content-Type": "application/json", **live.system.report_headers()}
+    answer = live.run(post(live.system, live.system.report_url, body, headers))
     assert answer.status == 413, answer
     assert_json_code(answer)
 
@@ -317,8 +307,8 @@ def test_report_body_over_64_kib_sent_in_pieces_is_a_json_413(live: Live) -> Non
 def test_report_sent_in_pieces_is_read_whole(live: Live) -> None:
     head = b'{"msgId": "240924170907169917", '
     body = _in_pieces(head, b" ", 10, b'"mobile": "2348031000010", "status": 0}')
-    headers = {"Content-Type": "application/json", **credentials(live.system)}
-    answer = live.run(post(live.system, report_url(live.system), body, headers))
+    headers = {"Content-Type": "application/json", **live.system.report_headers()}
+    answer = live.run(post(live.system, live.system.report_url, body, headers))
     assert answer.status == 200, answer
 
 
@@ -504,7 +494,7 @@ def test_report_that_can_never_be_stored_is_a_400_not_push_again(live: Live, bod
 
 async def test_report_with_non_ascii_digits_is_refused(system: LocalSystem) -> None:
     body = json.dumps({"msgId": "٢٤٠٩٢٤", "mobile": "٢٣٤٨٠٣١٠٠٠٠١٠", "status": 0}).encode()
-    answer = await post(system, report_url(system), body, credentials(system))
+    answer = await post(system, system.report_url, body, system.report_headers())
     assert answer.status == 400, answer
 
 

@@ -30,16 +30,6 @@ MOBILE = "2348031000010"
 # helpers
 
 
-def report_url(system: LocalSystem) -> str:
-    assert system.settings is not None
-    return system.url + system.settings.sms_report_path
-
-
-def credentials(system: LocalSystem) -> dict[str, str]:
-    config = system.gateway.config
-    return {"appKey": config.app_key, "appSecret": secret_digest(config.app_secret)}
-
-
 async def post_raw(
     system: LocalSystem, body: bytes | Any, headers: dict[str, str] | None = None
 ) -> tuple[int, Any]:
@@ -47,8 +37,8 @@ async def post_raw(
     assert system.session is not None
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
     sent_headers = {"Content-Type": "application/json;charset=utf-8"}
-    sent_headers.update(credentials(system) if headers is None else headers)
-    async with system.session.post(report_url(system), data=data, headers=sent_headers) as reply:
+    sent_headers.update(system.report_headers() if headers is None else headers)
+    async with system.session.post(system.report_url, data=data, headers=sent_headers) as reply:
         text = await reply.text()
         try:
             answer = json.loads(text)
@@ -140,7 +130,7 @@ async def test_valid_report_for_sent_msgid_is_acknowledged_and_shown_delivered(
 
 async def test_wrong_app_secret_is_refused_with_401_and_not_applied(quiet: LocalSystem) -> None:
     msg_id = await send_one(quiet)
-    headers = dict(credentials(quiet), appSecret=secret_digest("not-the-secret"))
+    headers = dict(quiet.report_headers(), appSecret=secret_digest("not-the-secret"))
     status, answer = await post_raw(quiet, report(msg_id), headers)
     assert status == 401
     assert isinstance(answer["code"], int) and answer["code"] != 0
@@ -155,7 +145,7 @@ async def test_wrong_app_secret_is_refused_with_401_and_not_applied(quiet: Local
 
 async def test_plain_app_secret_instead_of_its_digest_is_refused(quiet: LocalSystem) -> None:
     msg_id = await send_one(quiet)
-    headers = dict(credentials(quiet), appSecret=quiet.gateway.config.app_secret)
+    headers = dict(quiet.report_headers(), appSecret=quiet.gateway.config.app_secret)
     status, answer = await post_raw(quiet, report(msg_id), headers)
     assert status == 401 and answer["code"] != 0
     assert (await recipients(quiet))["delivered"] == 0
@@ -163,7 +153,7 @@ async def test_plain_app_secret_instead_of_its_digest_is_refused(quiet: LocalSys
 
 async def test_wrong_app_key_is_refused_with_401(quiet: LocalSystem) -> None:
     msg_id = await send_one(quiet)
-    headers = dict(credentials(quiet), appKey="99999")
+    headers = dict(quiet.report_headers(), appKey="99999")
     status, answer = await post_raw(quiet, report(msg_id), headers)
     assert status == 401
     assert answer["code"] == 1002
@@ -177,7 +167,7 @@ async def test_missing_credential_headers_are_refused(quiet: LocalSystem) -> Non
 
 async def test_lowercase_digest_is_accepted(quiet: LocalSystem) -> None:
     msg_id = await send_one(quiet)
-    headers = credentials(quiet)
+    headers = quiet.report_headers()
     headers["appSecret"] = headers["appSecret"].lower()
     assert await post_raw(quiet, report(msg_id), headers) == (200, {"code": 0, "msg": "ok"})
 
@@ -396,7 +386,7 @@ async def test_report_body_arriving_in_pieces_is_read_whole(quiet: LocalSystem) 
 
     assert quiet.session is not None
     async with quiet.session.post(
-        report_url(quiet), data=pieces(), headers=credentials(quiet)
+        quiet.report_url, data=pieces(), headers=quiet.report_headers()
     ) as reply:
         assert reply.status == 200
         assert await reply.json() == {"code": 0, "msg": "ok"}

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sqlite3
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.demo import DEMO_CHANNEL, LocalSystem, plain
-from bot.gateway import secret_digest
 from bot.slack_standin import ChannelMessage
+from tests.cli import smsbot
 from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"
 FAILS = "+2348031000019"
-REPO = Path(__file__).resolve().parents[1]
 POLL_FAST = {"SMS_POLL_AFTER": "0.3", "SMS_POLL_INTERVAL": "0.2"}
 
 
@@ -156,22 +153,10 @@ async def test_updates_left_pending_at_shutdown_are_made_after_restart(
 async def test_a_second_bot_on_the_same_database_is_refused_in_words(
     system: LocalSystem, tmp_path: Path
 ):
-    env = {**system.environment(), "PATH": os.environ["PATH"]}
-    env["PYTHONPATH"] = str(REPO)
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "serve",
-        cwd=tmp_path,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
-    assert process.returncode == 2
-    assert "in use by another smsbot" in stderr.decode()
-    assert "Traceback" not in stderr.decode()
+    run = await smsbot(tmp_path, "serve", env=system.environment(), limit=30)
+    assert run.code == 2
+    assert "in use by another smsbot" in run.stderr
+    assert "Traceback" not in run.stderr
 
 
 def test_the_database_file_is_readable_by_its_owner_only(system: LocalSystem) -> None:
@@ -186,11 +171,10 @@ async def test_report_webhook_takes_only_allowed_source_addresses(
 ):
     system = await make_system(env={"SMS_REPORT_ALLOWED_IPS": allowed})
     assert system.session and system.settings
-    config = system.gateway.config
-    headers = {"appKey": config.app_key, "appSecret": secret_digest(config.app_secret)}
     body = {"msgId": "1", "mobile": "2348031000010", "status": 0, "errorCode": "DELIVRD"}
-    url = system.url + system.settings.sms_report_path
-    async with system.session.post(url, json=body, headers=headers) as response:
+    async with system.session.post(
+        system.report_url, json=body, headers=system.report_headers()
+    ) as response:
         assert response.status == status
         answer = await response.json()
     assert answer["code"] == (1004 if status == 403 else 0)
