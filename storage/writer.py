@@ -22,6 +22,7 @@ from sqlite_utils import Database
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Job = tuple[Callable[[Database], Any], asyncio.AbstractEventLoop, "asyncio.Future[Any]"]
 _STOP = object()
 MAX_GROUP = 500
 
@@ -51,9 +52,10 @@ class Writer:
 
     async def write(self, fn: Callable[[Database], T]) -> T:
         """Run `fn` in the writer thread; returns once its transaction is committed."""
-        future: Future[T] = Future()
-        self._queue.put((fn, future))
-        return await asyncio.wrap_future(future)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, loop, future))
+        return await future
 
     def stop(self) -> None:
         """Finish what is queued, then close the connection."""
@@ -91,26 +93,65 @@ class Writer:
         finally:
             db.close()
 
-    def _commit_group(self, db: Database, batch: list[tuple[Callable[..., Any], Future]]) -> None:
-        results: list[tuple[Future, bool, Any]] = []
+    def _commit_group(self, db: Database, batch: list[Job]) -> None:
+        """Commit the batch in one transaction, then wake every caller.
+
+        The batch first runs as one plain transaction. Only if a write raises is it run
+        again with a savepoint around each write, so one bad write fails alone while the
+        common case pays for no savepoints.
+        """
         try:
-            with db.atomic():
-                for fn, future in batch:
-                    if not future.set_running_or_notify_cancel():
-                        continue
-                    try:
-                        with db.atomic():
-                            results.append((future, True, fn(db)))
-                    except Exception as error:
-                        results.append((future, False, error))
+            outcomes = self._run_group(db, batch, isolate=False)
+        except _WriteFailed:
+            try:
+                outcomes = self._run_group(db, batch, isolate=True)
+            except Exception as error:
+                outcomes = self._commit_failed(batch, error)
         except Exception as error:
-            log.exception("commit of %d writes failed", len(batch))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
-            return
-        for future, ok, value in results:
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+            outcomes = self._commit_failed(batch, error)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+        for (_, loop, future), (ok, value) in zip(batch, outcomes, strict=True):
+            by_loop.setdefault(loop, []).append((future, ok, value))
+        for loop, settled in by_loop.items():
+            try:
+                loop.call_soon_threadsafe(_settle, settled)
+            except RuntimeError:
+                log.warning("%d writes committed after their event loop closed", len(settled))
+
+    @staticmethod
+    def _run_group(db: Database, batch: list[Job], *, isolate: bool) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        with db.atomic():
+            for fn, _, _ in batch:
+                if not isolate:
+                    try:
+                        outcomes.append((True, fn(db)))
+                    except Exception as error:
+                        raise _WriteFailed from error
+                    continue
+                try:
+                    with db.atomic():
+                        outcomes.append((True, fn(db)))
+                except Exception as error:
+                    outcomes.append((False, error))
+        return outcomes
+
+    @staticmethod
+    def _commit_failed(batch: list[Job], error: Exception) -> list[tuple[bool, Any]]:
+        log.exception("commit of %d writes failed", len(batch))
+        return [(False, error)] * len(batch)
+
+
+class _WriteFailed(Exception):
+    """One write of a group raised: the group is rolled back and run with savepoints."""
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    """On the event loop: hand each caller its result (callers that gave up are skipped)."""
+    for future, ok, value in settled:
+        if future.cancelled():
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
