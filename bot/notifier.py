@@ -250,6 +250,11 @@ class Notifier:
             )
         self.metrics.slack_updates.labels("chat.postMessage").inc()
         posted = Posted(channel=str(response["channel"]), ts=str(response["ts"]), notice=notice)
-        await self.store.set_tracked_message(send_id, posted.channel, posted.ts, notice, version)
+        # Failures that came before the post still need their thread reply: keep the row.
+        unsaid = send.kind != "page" and any(
+            r.state == State.FAILED and not r.announced for r in send.recipients
+        )
+        shown = None if unsaid else version
+        await self.store.set_tracked_message(send_id, posted.channel, posted.ts, notice, shown)
         self.poke()
         return posted

@@ -96,6 +96,7 @@ class SendView:
     message_ts: str | None
     notice: str | None
     retry_of: int | None = None
+    changes: int = 0
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property
@@ -455,11 +456,18 @@ class Store:
 
 
 def _enqueue(db: Database, send_id: int, now: str) -> None:
+    """Note that the send's message is behind, with a version no earlier row ever had.
+
+    The version comes from a counter on the send that only grows: were it restarted with
+    the outbox row, a round that read an old (send, version) could clear a newer change.
+    """
+    db.execute("UPDATE sends SET changes = changes + 1 WHERE id = ?", [send_id])
     db.execute(
-        "INSERT INTO outbox (send_id, version, queued_at) VALUES (?, 1, ?) "
-        "ON CONFLICT (send_id) DO UPDATE SET version = version + 1, attempts = 0, "
+        "INSERT INTO outbox (send_id, version, queued_at) "
+        "SELECT id, changes, ? FROM sends WHERE id = ? "
+        "ON CONFLICT (send_id) DO UPDATE SET version = excluded.version, attempts = 0, "
         "not_before = NULL",
-        [send_id, now],
+        [now, send_id],
     )
 
 

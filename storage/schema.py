@@ -107,3 +107,13 @@ def m003_people_and_pages(db: Database) -> None:
     db["recipients"].add_column("escalated", int, not_null_default=0)
     db["sends"].add_column("retry_of", int)
     db["sends"].create_index(["user_id", "created"])
+
+
+@migrations()
+def m004_send_change_counter(db: Database) -> None:
+    """A per-send change counter that never goes back, so an outbox version is never reused."""
+    db["sends"].add_column("changes", int, not_null_default=0)
+    db.execute(
+        "UPDATE sends SET changes = "
+        "coalesce((SELECT version FROM outbox o WHERE o.send_id = sends.id), 0)"
+    )
