@@ -10,7 +10,9 @@ random moments and started again on the same database. At the end it prints:
 - reports answered 0: pushes the bot acknowledged;
 - reports stored: how many of those are in the database (must be all of them);
 - channel updates missing: sends whose tracked message in Slack does not show the counts
-  in the database once the bot has caught up (must be 0).
+  in the database once the bot has caught up (must be 0);
+- failure thread replies doubled (must be 0) and not made: those are at most once, so a
+  kill between marking and posting can lose one (the tracked message still shows it).
 
 Exit status 0 only when nothing acknowledged was lost and no update is missing.
 """
@@ -34,6 +36,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot import phones
 from bot.demo import DEMO_CHANNEL, SIGNING_SECRET
 from bot.gateway import GatewaySimulator, SimulatorConfig, secret_digest
 from bot.slack_standin import SlackStandIn
@@ -246,6 +249,14 @@ async def main(kills: int, sends: int, numbers: int, seed: int) -> int:
             message = slack.messages.get((channel, ts))
             if message is None or not message.text.endswith(words):
                 missing += 1
+        doubled = unsaid = 0
+        for channel, ts, mobile in db.execute(
+            "SELECT s.message_channel, s.message_ts, r.mobile FROM recipients r "
+            "JOIN sends s ON s.id = r.send_id WHERE r.state = 'failed'"
+        ):
+            named = sum(m.text.count(phones.mask(mobile)) for m in slack.thread(channel, ts))
+            doubled += named > 1
+            unsaid += named == 0
         await bot.stop()
     await gateway.stop()
     await slack.stop()
@@ -256,7 +267,8 @@ async def main(kills: int, sends: int, numbers: int, seed: int) -> int:
     print(f"reports stored: {len(answered & stored)}")
     print(f"acknowledged reports lost: {len(lost)}")
     print(f"channel updates missing: {missing}")
-    return 0 if not lost and not missing and len(answered) == len(reports) else 1
+    print(f"failure thread replies doubled: {doubled}, not made: {unsaid} (at most once)")
+    return 0 if not (lost or missing or doubled) and len(answered) == len(reports) else 1
 
 
 if __name__ == "__main__":

@@ -201,9 +201,9 @@ class Notifier:
         if not failed:
             return
         ids = [r.id for r in failed]
-        await self.store.mark_announced(ids)
         reply = render.failure_reply(failed, mask=self.mask)
         await self._pace(send.message_channel)
+        await self.store.mark_announced(ids)  # last thing before the post: the window is small
         try:
             await self.client.chat_postMessage(
                 channel=send.message_channel,
