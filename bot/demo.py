@@ -191,7 +191,7 @@ async def run_demo(out: Callable[[str], None] = print) -> int:
                     out(plain(posted))
                 return 1
             for response in system.slack.responses:
-                out("  only you can see this: " + response.get("text", ""))
+                out(_indent("only you can see this: " + response.get("text", ""), "  "))
             out("")
             out(f"#general — tracked message (edited {message.edits} times):")
             out(_indent(plain(message)))
