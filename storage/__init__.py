@@ -158,12 +158,12 @@ class Store:
         Raises DatabaseInUse when another live process has the database.
         """
         await asyncio.to_thread(_create_private, self.path)
-        self._lock.acquire()
+        await asyncio.to_thread(self._lock.acquire)
         try:
             await asyncio.to_thread(self._writer.start)
             await self._writer.write(migrations.apply)
         except BaseException:
-            self._lock.release()
+            await asyncio.to_thread(self._lock.release)
             raise
 
     async def close(self) -> None:
@@ -171,7 +171,7 @@ class Store:
         self._readers.shutdown(wait=True)
         for db in self._reader_dbs:
             db.close()
-        self._lock.release()
+        await asyncio.to_thread(self._lock.release)
 
     async def write(self, fn: Callable[[Database], T]) -> T:
         """Run `fn` on the writer thread, in a transaction; returns once committed.
