@@ -8,7 +8,7 @@ mentioning the sender and the person paged, with the reason and a "Retry failed"
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -36,6 +36,7 @@ class Escalator:
         store: Store,
         client: AsyncWebClient,
         metrics: Metrics,
+        pace: Callable[[str], Awaitable[None]],
         *,
         timeout: float,
         interval: float,
@@ -45,6 +46,7 @@ class Escalator:
         self.store = store
         self.client = client
         self.metrics = metrics
+        self.pace = pace
         self.timeout = timedelta(seconds=timeout)
         self.interval = interval
         self.mask = mask
@@ -64,6 +66,7 @@ class Escalator:
             await self.store.mark_escalated([r.id for r in due])
             message = render.page_alert(send, due, mask=self.mask, timeout=self.timeout)
             assert send.message_channel and send.message_ts
+            await self.pace(send.message_channel)
             try:
                 await self.client.chat_postMessage(
                     channel=send.message_channel,

@@ -79,6 +79,7 @@ class Notifier:
         self.clock = clock
         self._wake = asyncio.Event()
         self._last_call: dict[str, float] = {}
+        self._pacing = asyncio.Lock()
 
     def poke(self) -> None:
         """Something changed: run a round soon."""
@@ -172,13 +173,18 @@ class Notifier:
         created = datetime.fromisoformat(send.created)
         return (self.clock() - created).total_seconds() > ORPHAN_AFTER
 
-    async def _pace(self, channel: str) -> None:
-        """At most one call per channel per interval: Slack allows about one post a second."""
+    async def pace(self, channel: str) -> None:
+        """At most one call per channel per interval: Slack allows about one post a second.
+
+        Every Slack call the bot makes to a channel (edits, replies, posts, page alerts)
+        waits here, so together they stay under that pace.
+        """
         loop = asyncio.get_running_loop()
-        wait = self._last_call.get(channel, 0) + self.interval - loop.time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        self._last_call[channel] = loop.time()
+        async with self._pacing:
+            slot = max(loop.time(), self._last_call.get(channel, 0) + self.interval)
+            self._last_call[channel] = slot
+        if slot > loop.time():
+            await asyncio.sleep(slot - loop.time())
 
     def _now_label(self) -> str:
         return self.clock().strftime("%H:%M:%S UTC")
@@ -187,7 +193,7 @@ class Notifier:
         """Edit the tracked message; post newly failed recipients in its thread."""
         assert send.message_channel and send.message_ts
         message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
-        await self._pace(send.message_channel)
+        await self.pace(send.message_channel)
         await self.client.chat_update(
             channel=send.message_channel,
             ts=send.message_ts,
@@ -202,7 +208,7 @@ class Notifier:
             return
         ids = [r.id for r in failed]
         reply = render.failure_reply(failed, mask=self.mask)
-        await self._pace(send.message_channel)
+        await self.pace(send.message_channel)
         await self.store.mark_announced(ids)  # last thing before the post: the window is small
         try:
             await self.client.chat_postMessage(
@@ -231,7 +237,7 @@ class Notifier:
         message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
         notice = None
         try:
-            await self._pace(send.channel_id)
+            await self.pace(send.channel_id)
             response = await self.client.chat_postMessage(
                 channel=send.channel_id, text=message.text, blocks=message.blocks
             )

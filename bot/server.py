@@ -103,6 +103,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         store,
         client,
         metrics,
+        notifier.pace,
         timeout=settings.sms_page_timeout,
         interval=min(settings.sms_update_interval * 5, 5.0),
         mask=settings.sms_mask_numbers,

@@ -26,6 +26,7 @@ BOT_USER_ID = "U0BOT"
 class Call:
     method: str
     params: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -182,3 +183,25 @@ async def test_report_webhook_takes_only_allowed_source_addresses(
         "SELECT count(*) FROM reports"
     )
     assert rows.fetchone()[0] == (0 if status == 403 else 1)
+
+
+async def test_calls_to_one_channel_are_paced_under_slacks_limit(make_system: SystemFactory):
+    system = await make_system(env={"SMS_UPDATE_INTERVAL": "0.5"}, report_delay=0.1)
+    for n in range(4):
+        await system.slash(f"send +2348031000{n}10,+2348031000{n}19 burst {n}")
+    await system.wait_for(
+        lambda: (
+            len([m for m in system.slack.channel_messages(DEMO_CHANNEL) if "0 pending" in m.text])
+            == 4
+        ),
+        timeout=30,
+    )
+    calls = sorted(
+        c.at
+        for c in system.slack.calls
+        if c.method in ("chat.postMessage", "chat.update")
+        and c.params.get("channel") == DEMO_CHANNEL
+    )
+    assert len(calls) >= 8  # 4 posts and 4 thread replies, plus the edits
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    assert min(gaps) >= 0.45, gaps
