@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.delivery import State
 from bot.metrics import Metrics
 from bot.periodic import every
 from storage import Recipient, SendView, Store
@@ -23,9 +24,9 @@ log = logging.getLogger(__name__)
 
 
 def needs_alert(recipient: Recipient, send: SendView, timed_out_before: datetime) -> bool:
-    if recipient.escalated or recipient.state.value == "delivered":
+    if recipient.escalated or recipient.state == State.DELIVERED:
         return False
-    if recipient.state.value == "failed":
+    if recipient.state == State.FAILED:
         return True
     return datetime.fromisoformat(send.created) <= timed_out_before
 

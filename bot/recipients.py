@@ -24,17 +24,18 @@ class Target:
 
 @dataclass
 class Resolved:
-    targets: list[Target] = field(default_factory=list)
+    by_mobile: dict[str, Target] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
+    @property
+    def targets(self) -> list[Target]:
+        return list(self.by_mobile.values())
+
     def add(self, target: Target) -> None:
-        """Each phone once: the first way it was named wins (a user beats a bare number)."""
-        for i, known in enumerate(self.targets):
-            if known.mobile == target.mobile:
-                if known.slack_user is None and target.slack_user:
-                    self.targets[i] = target
-                return
-        self.targets.append(target)
+        """Each phone once, in the order first named; a Slack user beats a bare number."""
+        known = self.by_mobile.get(target.mobile)
+        if known is None or (known.slack_user is None and target.slack_user):
+            self.by_mobile[target.mobile] = target
 
 
 async def resolve(
