@@ -2,7 +2,7 @@
 
     python bench/crash.py [--kills 20] [--sends 5] [--numbers 20] [--seed N]
 
-The bot runs as `python -m bot serve` in a child process, against the gateway simulator
+The bot runs as `python -m smsbot serve` in a child process, against the gateway simulator
 and the Slack stand-in running in this process. Reports are pushed like the gateway
 pushes them (retried until answered code 0), while the child is killed with SIGKILL at
 random moments and started again on the same database. At the end it prints:
@@ -36,10 +36,11 @@ from pathlib import Path
 
 import aiohttp
 
-from bot import phones
-from bot.demo import DEMO_CHANNEL, SIGNING_SECRET
-from bot.gateway import GatewaySimulator, SimulatorConfig, secret_digest
-from bot.slack_standin import SlackStandIn
+from bot.gateway import secret_digest
+from sms import phones
+from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET
+from standins.slack import SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.gateway import GatewaySimulator, secret_digest
-from bot.slack_standin import SlackStandIn
+from bot.gateway import secret_digest
+from standins.gateway_simulator import GatewaySimulator
+from standins.slack import SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
 BASELINE = """
@@ -121,7 +122,7 @@ async def main(seconds: int, connections: int) -> None:
         "LOG_LEVEL": "ERROR",
     }
     bot = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", env=env, cwd=folder
+        sys.executable, "-m", "smsbot", "serve", env=env, cwd=folder
     )
     try:
         await ready(f"http://127.0.0.1:{base_port}/sms/reports")

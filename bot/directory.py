@@ -15,7 +15,7 @@ from typing import TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import phones
+from sms import phones
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

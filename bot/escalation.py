@@ -15,9 +15,9 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.delivery import State
 from bot.metrics import Metrics
 from bot.periodic import every
+from sms.delivery import State
 from storage import Recipient, SendView, Store
 
 log = logging.getLogger(__name__)

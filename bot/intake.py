@@ -17,9 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.delivery import Report
 from bot.gateway import secret_digest
 from bot.services import SERVICES
+from sms.delivery import Report
 
 log = logging.getLogger(__name__)
 

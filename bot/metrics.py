@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from bot.delivery import State
+from sms.delivery import State
 
 
 class Metrics:

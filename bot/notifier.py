@@ -24,8 +24,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.delivery import State
 from bot.metrics import Metrics
+from sms.delivery import State
 from storage import Pending, SendView, Store
 
 log = logging.getLogger(__name__)

@@ -14,11 +14,11 @@ from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
-from bot.delivery import Report
 from bot.gateway import GatewayClient, GatewayError
 from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.periodic import every
+from sms.delivery import Report
 from storage import PollTarget, Store
 
 log = logging.getLogger(__name__)

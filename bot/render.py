@@ -22,8 +22,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot import phones
-from bot.delivery import State
+from sms import phones
+from sms.delivery import State
 from storage import Recipient, SendView
 
 ICONS = {

@@ -11,10 +11,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.delivery import State
 from bot.gateway import SendBatch
 from bot.recipients import Target
 from bot.services import Services
+from sms.delivery import State
 from storage import NewRecipient, NewSend
 
 

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from bot.delivery import Outcome, Report, ReportSource, State, apply, classify, failure_reason
+from sms.delivery import Outcome, Report, ReportSource, State, apply, classify, failure_reason
 from storage.lock import DatabaseInUse, DatabaseLock
 from storage.schema import migrations
 from storage.writer import Writer, connect

@@ -25,7 +25,7 @@ class Run:
 async def smsbot(
     cwd: Path, *args: str, env: dict[str, str] | None = None, limit: float = 20
 ) -> Run:
-    """Run `python -m bot ARGS` in `cwd` with a minimal environment plus `env`.
+    """Run `python -m smsbot ARGS` in `cwd` with a minimal environment plus `env`.
 
     The minimal environment (PATH, HOME and the repository on PYTHONPATH) keeps the
     developer's own settings and `.env` out of the test.
@@ -38,7 +38,7 @@ async def smsbot(
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "smsbot",
         *args,
         cwd=cwd,
         env={**base, **(env or {})},

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from bot.demo import LocalSystem
-from bot.gateway import SimulatorConfig
-from bot.server import utc_now
+from server.app import utc_now
+from standins.gateway_simulator import SimulatorConfig
+from standins.local import LocalSystem
 
 SystemFactory = Callable[..., Awaitable[LocalSystem]]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.audit import parse_when
-from bot.demo import DEMO_CHANNEL, LocalSystem, plain
-from bot.slack_standin import ChannelMessage
+from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.slack import ChannelMessage, plain
 from storage import DatabaseInUse
 from storage.lock import DatabaseLock
 from tests.cli import Run, smsbot

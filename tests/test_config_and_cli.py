@@ -1,4 +1,4 @@
-"""`python -m bot` as a subprocess: configuration errors, `.env`, and the terminal commands.
+"""`python -m smsbot` as a subprocess: configuration errors, `.env`, and the terminal commands.
 
 Each run gets a temporary working directory (so no stray `.env` is read) and an
 environment holding only PATH, HOME and PYTHONPATH plus what the test sets. The gateway
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import variable_names
-from bot.gateway import GatewaySimulator, SimulatorConfig
+from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from tests.cli import REPO, Run, smsbot
 
 REQUIRED_FOR_SERVE = (

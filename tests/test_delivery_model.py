@@ -47,11 +47,12 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from bot import phones
-from bot.delivery import Report, ReportSource, State, apply, classify
-from bot.demo import DEMO_CHANNEL, LocalSystem
-from bot.gateway import SimulatorConfig, secret_digest
-from bot.server import utc_now
+from bot.gateway import secret_digest
+from server.app import utc_now
+from sms import phones
+from sms.delivery import Report, ReportSource, State, apply, classify
+from standins.gateway_simulator import SimulatorConfig
+from standins.local import DEMO_CHANNEL, LocalSystem
 from storage import NewRecipient, NewSend, Store
 from tests.conftest import SystemFactory
 

@@ -22,8 +22,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bot.demo import LocalSystem
-from bot.gateway import SimulatorConfig
+from standins.gateway_simulator import SimulatorConfig
+from standins.local import LocalSystem
 
 T = TypeVar("T")
 

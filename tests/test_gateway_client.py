@@ -19,13 +19,12 @@ from bot.gateway import (
     GatewayClient,
     GatewayProtocolError,
     GatewayRejected,
-    GatewaySimulator,
     GatewayTimeout,
     GatewayUnreachable,
-    SimulatorConfig,
     describe,
     secret_digest,
 )
+from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 
 SECRET = "abc123"
 DIGEST = "E99A18C428CB38D5F260853678922E03"

@@ -19,7 +19,7 @@ from typing import Any, Literal
 import pytest
 from aiohttp import web
 
-from bot.demo import DEMO_CHANNEL, LocalSystem
+from standins.local import DEMO_CHANNEL, LocalSystem
 from tests.conftest import SystemFactory
 
 SEND_PATH = "/api/v1/international/sms/send"

@@ -16,7 +16,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.gateway import GatewaySimulator, SimulatorConfig, run_simulator, secret_digest
+from bot.gateway import secret_digest
+from standins.gateway_simulator import GatewaySimulator, SimulatorConfig, run_simulator
 
 DIGEST = "E99A18C428CB38D5F260853678922E03"
 SEND = "/api/v1/international/sms/send"

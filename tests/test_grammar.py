@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commands.grammar import (
+from listeners.commands.grammar import (
     MAX_MESSAGE_CHARS,
     SUBCOMMANDS,
     USAGE,

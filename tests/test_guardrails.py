@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from bot.demo import LocalSystem
+from standins.local import LocalSystem
 from tests.conftest import SystemFactory
 
 NUMBER = "+2348031000010"
@@ -51,7 +51,7 @@ async def test_members_of_an_allowed_group_may_send_and_others_not(make_system: 
 async def test_a_user_over_the_hourly_limit_is_refused_with_the_wait(
     make_system: SystemFactory, caplog: pytest.LogCaptureFixture
 ):
-    caplog.set_level(logging.INFO, logger="commands.guard")
+    caplog.set_level(logging.INFO, logger="listeners.guard")
     system = await make_system(env={"SMS_RATE_LIMIT": "2"})
     for n in range(2):
         await system.slash(f"send {NUMBER} message {n}")

@@ -10,9 +10,9 @@ from urllib.parse import urlencode
 from prometheus_client.parser import text_string_to_metric_families
 from slack_sdk.signature import SignatureVerifier
 
-from bot.demo import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
 from bot.gateway import secret_digest
-from bot.slack_standin import ChannelMessage
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
+from standins.slack import ChannelMessage
 from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.demo import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem, plain
-from bot.slack_standin import ChannelMessage
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
+from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
 
 BOB = {"real_name": "Bob", "phone": "+234 803 100 0010"}

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.phones import MASK, InvalidNumber, display, mask, normalize
+from sms.phones import MASK, InvalidNumber, display, mask, normalize
 
 
 def _examples() -> list[str]:

@@ -18,9 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.demo import DEMO_CHANNEL, LocalSystem, plain
-from bot.gateway import SimulatorConfig, secret_digest
-from bot.slack_standin import ChannelMessage
+from bot.gateway import secret_digest
+from standins.gateway_simulator import SimulatorConfig
+from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"

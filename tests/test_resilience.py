@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.demo import DEMO_CHANNEL, LocalSystem, plain
-from bot.slack_standin import ChannelMessage
+from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.slack import ChannelMessage, plain
 from tests.cli import smsbot
 from tests.conftest import SystemFactory
 

@@ -6,8 +6,8 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.demo import DEMO_CHANNEL, LocalSystem, plain
-from bot.slack_standin import ChannelMessage
+from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.demo import DEMO_CHANNEL, SIGNING_SECRET
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET
 from tests.cli import REPO
 from tests.conftest import SystemFactory
 
@@ -38,7 +38,7 @@ async def test_sigterm_lets_a_send_in_flight_finish_and_closes_cleanly(
     bot = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot",
+        "smsbot",
         "serve",
         cwd=tmp_path,
         env=env,

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.demo import DEMO_CHANNEL, LocalSystem, plain
-from bot.slack_standin import ChannelMessage
+from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"

@@ -1,4 +1,7 @@
-"""The SMS gateway: its HTTP client, its result codes, and a local simulator of it."""
+"""The SMS gateway: its HTTP client and its result codes.
+
+The simulator that stands in for it lives in `standins/`, so importing the client never
+loads a server."""
 
 from .client import (
     Balance,
@@ -13,7 +16,6 @@ from .client import (
     secret_digest,
 )
 from .codes import ACCOUNT_LEVEL, ResultCode, describe
-from .simulator import GatewaySimulator, SimulatorConfig, run_simulator
 
 __all__ = [
     "ACCOUNT_LEVEL",
@@ -22,14 +24,11 @@ __all__ = [
     "GatewayError",
     "GatewayProtocolError",
     "GatewayRejected",
-    "GatewaySimulator",
     "GatewayTimeout",
     "GatewayUnreachable",
     "ResultCode",
     "SendBatch",
-    "SimulatorConfig",
     "StatusEntry",
     "describe",
-    "run_simulator",
     "secret_digest",
 ]

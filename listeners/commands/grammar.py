@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.phones import InvalidNumber, normalize
+from sms.phones import InvalidNumber, normalize
 
 MAX_MESSAGE_CHARS = 1600
 MAX_SENDER_CHARS = 20

@@ -12,9 +12,9 @@ from decimal import Decimal
 import aiohttp
 from aiohttp import web
 
-from bot import phones
 from bot.config import ConfigError, Settings, load_settings
-from bot.gateway import GatewayClient, GatewayError, SimulatorConfig, run_simulator
+from bot.gateway import GatewayClient, GatewayError
+from sms import phones
 from storage import DatabaseInUse
 
 
@@ -121,11 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":
-        from bot.demo import run_demo
+        from standins.demo import run_demo
 
         logging.getLogger().setLevel(logging.WARNING)
         return asyncio.run(run_demo())
     if args.command == "simulator":
+        from standins.gateway_simulator import SimulatorConfig, run_simulator
+
         config = SimulatorConfig(
             app_key=args.app_key,
             app_secret=args.app_secret,
@@ -147,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _settings(need_slack=args.command == "serve")
     logging.getLogger().setLevel(settings.log_level)
     if args.command == "serve":
-        from bot.server import build_app
+        from server.app import build_app
 
         try:
             web.run_app(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.gateway import GatewayError
-from commands.context import CommandContext
+from listeners.context import CommandContext
 
 
 async def handle(context: CommandContext) -> None:

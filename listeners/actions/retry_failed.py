@@ -10,9 +10,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot.recipients import Target
 from bot.render import RETRY_ACTION
 from bot.services import Services
-from commands import guard
-from commands.context import CommandContext
-from commands.send import deliver
+from listeners import guard
+from listeners.commands.send import deliver
+from listeners.context import CommandContext
 from storage import NewSend
 
 log = logging.getLogger(__name__)

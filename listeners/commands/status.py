@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from bot import phones, render
+from bot import render
 from bot.gateway import GatewayError
-from commands.context import CommandContext
-from commands.grammar import StatusRequest
+from listeners.commands.grammar import StatusRequest
+from listeners.context import CommandContext
+from sms import phones
 from storage import SendView
 
 RECENT = 5

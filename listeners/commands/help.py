@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commands.grammar import USAGE
+from listeners.commands.grammar import USAGE
 
 
 def text() -> str:

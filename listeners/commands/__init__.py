@@ -11,9 +11,9 @@ import logging
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.services import Services
-from commands import balance, contacts, help, retry, send, status
-from commands.context import CommandContext
-from commands.grammar import (
+from listeners.actions import retry_failed as retry
+from listeners.commands import balance, contacts, help, send, status
+from listeners.commands.grammar import (
     BalanceRequest,
     ContactsAddRequest,
     ContactsListRequest,
@@ -25,6 +25,7 @@ from commands.grammar import (
     UsageError,
     parse,
 )
+from listeners.context import CommandContext
 
 log = logging.getLogger(__name__)
 

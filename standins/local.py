@@ -1,4 +1,4 @@
-"""`smsbot demo`: the whole system on this machine, no account, no network.
+"""The whole system on this machine, no account, no network: for the demo and the tests.
 
 `LocalSystem` starts the real bot server beside the gateway simulator and the Slack
 stand-in, each an aiohttp server on a random loopback port. The demo and the
@@ -8,7 +8,6 @@ end-to-end tests both drive it, so what the demo shows is what the tests check.
 from __future__ import annotations
 
 import asyncio
-import tempfile
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from datetime import datetime
@@ -19,13 +18,13 @@ import aiohttp
 from aiohttp import web
 
 from bot.config import Settings, load_settings
-from bot.gateway import GatewaySimulator, SimulatorConfig, secret_digest
-from bot.server import build_app, utc_now
-from bot.slack_standin import ChannelMessage, SlackStandIn
+from bot.gateway import secret_digest
+from server.app import build_app, utc_now
+from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
+from standins.slack import SlackStandIn
 
 SIGNING_SECRET = "demo-signing-secret"
 DEMO_CHANNEL = "C0GENERAL"
-DEMO_TEXT = "send +2348031000010,+2348031000019 Your code is 279275"
 
 
 class LocalSystem:
@@ -148,61 +147,3 @@ class LocalSystem:
             if loop.time() > deadline:
                 raise TimeoutError(f"gave up waiting after {timeout}s")
             await asyncio.sleep(0.05)
-
-
-def plain(message: ChannelMessage) -> str:
-    """A message's blocks as the text a person would read in the channel."""
-    lines: list[str] = []
-    for block in message.blocks:
-        if block.get("type") == "section":
-            lines.append(block["text"]["text"])
-        elif block.get("type") == "context":
-            lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
-    return "\n".join(lines) or message.text
-
-
-def _settled(message: ChannelMessage) -> bool:
-    return " 0 pending" in message.text
-
-
-async def run_demo(out: Callable[[str], None] = print) -> int:
-    """Send to one number that delivers and one that fails; print the channel; 0 if both show."""
-    with tempfile.TemporaryDirectory(prefix="smsbot-demo-") as folder:
-        async with LocalSystem(Path(folder) / "demo.db") as system:
-            out(f"bot           {system.url}  (Slack endpoint, report webhook, /healthz, /metrics)")
-            out(f"gateway sim   {system.gateway_url}  (numbers ending in 9 fail with UNDELIV)")
-            out(f"Slack         {system.slack.base_url}  (local stand-in for the Web API)")
-            out("")
-            out(f"/sms {DEMO_TEXT}")
-            status, ack = await system.slash(DEMO_TEXT)
-            out(f"  ack: HTTP {status} {ack}")
-            try:
-                message = await system.wait_for(
-                    lambda: next(
-                        (m for m in system.slack.channel_messages(DEMO_CHANNEL) if _settled(m)),
-                        None,
-                    ),
-                    timeout=20,
-                )
-                await system.wait_for(lambda: system.slack.thread(DEMO_CHANNEL, message.ts))
-            except TimeoutError:
-                out("The delivery reports did not reach the channel in time.")
-                for posted in system.slack.channel_messages(DEMO_CHANNEL):
-                    out(plain(posted))
-                return 1
-            for response in system.slack.responses:
-                out(_indent("only you can see this: " + response.get("text", ""), "  "))
-            out("")
-            out(f"#general — tracked message (edited {message.edits} times):")
-            out(_indent(plain(message)))
-            for reply in system.slack.thread(DEMO_CHANNEL, message.ts):
-                out("  thread reply:")
-                out(_indent(plain(reply), "    "))
-            out("")
-            out(f"plain text: {message.text}")
-            text = message.text
-            return 0 if "1 delivered" in text and "1 failed" in text else 1
-
-
-def _indent(text: str, prefix: str = "  ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())

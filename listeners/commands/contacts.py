@@ -10,15 +10,15 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 
-from bot import phones
 from bot.render import escape, number_formatter
-from commands.context import CommandContext
-from commands.grammar import (
+from listeners.commands.grammar import (
     ContactsAddRequest,
     ContactsListRequest,
     ContactsRemoveRequest,
     ContactsRequest,
 )
+from listeners.context import CommandContext
+from sms import phones
 from storage.contacts import Contact, Contacts
 
 MAX_MEMBERS_SHOWN = 20  # a line per contact stays readable

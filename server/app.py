@@ -28,7 +28,7 @@ from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.poller import Poller
 from bot.services import SERVICES, Services
-from bot.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
+from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
 from storage import Store
 from storage.contacts import Contacts
 

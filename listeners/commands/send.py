@@ -6,12 +6,12 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot import phones
 from bot.recipients import Resolved, Target, resolve
 from bot.sending import SendResult, gateway_content, send_and_store
-from commands import guard
-from commands.context import CommandContext
-from commands.grammar import SendRequest, segments
+from listeners import guard
+from listeners.commands.grammar import SendRequest, segments
+from listeners.context import CommandContext
+from sms import phones
 from storage import NewSend
 
 log = logging.getLogger(__name__)

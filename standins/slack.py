@@ -302,3 +302,14 @@ class SlackStandIn:
             if response.content_type == "application/json" and raw:
                 return response.status, str(json.loads(raw).get("text", ""))
             return response.status, raw
+
+
+def plain(message: ChannelMessage) -> str:
+    """A message's blocks as the text a person would read in the channel."""
+    lines: list[str] = []
+    for block in message.blocks:
+        if block.get("type") == "section":
+            lines.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
+    return "\n".join(lines) or message.text

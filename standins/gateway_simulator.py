@@ -22,8 +22,8 @@ import aiohttp
 from aiohttp import web
 from yarl import URL
 
-from .client import BALANCE_PATH, SEND_PATH, STATUS_PATH, secret_digest
-from .codes import ResultCode
+from bot.gateway.client import BALANCE_PATH, SEND_PATH, STATUS_PATH, secret_digest
+from bot.gateway.codes import ResultCode
 
 log = logging.getLogger(__name__)
 

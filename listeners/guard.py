@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 
 from bot.directory import LookupFailed
-from commands.context import CommandContext
+from listeners.context import CommandContext
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Block actions: buttons the bot put in messages."""

@@ -1,0 +1,1 @@
+"""What an SMS is, with no I/O: delivery states and their rules, phone numbers."""
