@@ -11,6 +11,7 @@ from aiohttp import web
 from bot.config import Settings
 from bot.directory import Directory
 from bot.gateway import GatewayClient
+from bot.guard import Guard
 from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.notifier import Notifier
@@ -31,6 +32,7 @@ class Services:
     inflight: InFlight
     directory: Directory
     contacts: Contacts
+    guard: Guard
 
 
 SERVICES = web.AppKey("services", Services)

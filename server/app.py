@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.directory import Directory
 from bot.escalation import Escalator
 from bot.gateway import GatewayClient
+from bot.guard import Guard
 from bot.inflight import InFlight
 from bot.intake import MAX_BODY, receive_report
 from bot.metrics import Metrics
@@ -83,6 +84,11 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         interval=settings.sms_poll_interval,
         clock=clock,
     )
+    directory = Directory(
+        client,
+        ttl=settings.slack_profile_cache_seconds,
+        default_region=settings.sms_default_region,
+    )
     services = Services(
         settings=settings,
         store=store,
@@ -92,12 +98,9 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         metrics=metrics,
         clock=clock,
         inflight=InFlight(),
-        directory=Directory(
-            client,
-            ttl=settings.slack_profile_cache_seconds,
-            default_region=settings.sms_default_region,
-        ),
+        directory=directory,
         contacts=Contacts(store, clock),
+        guard=Guard(settings, store, directory, metrics, clock),
     )
     escalator = Escalator(
         store,

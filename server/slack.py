@@ -16,7 +16,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-import listeners.commands
+import listeners
 from bot.config import Settings
 from bot.services import Services
 
@@ -47,7 +47,7 @@ def bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
         process_before_response=False,
         logger=logging.getLogger("smsbot.bolt"),
     )
-    listeners.commands.register(app, services)
+    listeners.register(app, services)
     return app
 
 

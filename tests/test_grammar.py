@@ -26,8 +26,8 @@ from listeners.commands.grammar import (
     StatusRequest,
     UsageError,
     parse,
-    segments,
 )
+from sms.parts import segments
 
 LAGOS = ZoneInfo("Africa/Lagos")
 NOW = datetime(2025, 1, 10, 12, 0, 30, tzinfo=LAGOS)

@@ -51,7 +51,7 @@ async def test_members_of_an_allowed_group_may_send_and_others_not(make_system: 
 async def test_a_user_over_the_hourly_limit_is_refused_with_the_wait(
     make_system: SystemFactory, caplog: pytest.LogCaptureFixture
 ):
-    caplog.set_level(logging.INFO, logger="listeners.guard")
+    caplog.set_level(logging.INFO, logger="bot.guard")
     system = await make_system(env={"SMS_RATE_LIMIT": "2"})
     for n in range(2):
         await system.slash(f"send {NUMBER} message {n}")

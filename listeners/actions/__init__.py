@@ -1,1 +1,11 @@
-"""Block actions: buttons the bot put in messages."""
+"""Block actions: the buttons the bot puts in its own messages."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from listeners.actions import retry_failed
+
+
+def register(app: AsyncApp) -> None:
+    retry_failed.register(app)

@@ -2,70 +2,71 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
+from bot.guard import Guard
+from bot.inflight import InFlight
 from bot.recipients import Target
 from bot.render import RETRY_ACTION
 from bot.services import Services
-from listeners import guard
-from listeners.commands.send import deliver
-from listeners.context import CommandContext
-from storage import NewSend
+from listeners.asker import Asker, answering
+from listeners.sending import deliver
+from storage import NewSend, Store
 
-log = logging.getLogger(__name__)
-
-
-def register(app: AsyncApp, services: Services) -> None:
-    @app.action(RETRY_ACTION)
-    async def retry(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        context = CommandContext(
-            services=services,
-            respond=respond,
-            team_id=str(body.get("team", {}).get("id", "")),
-            user_id=str(body.get("user", {}).get("id", "")),
-            channel_id=str(body.get("channel", {}).get("id", "")),
-        )
-        with services.inflight.track():
-            try:
-                await _retry(context, int(body["actions"][0]["value"]))
-            except Exception:
-                log.exception("retry of a page failed")
-                await context.tell(":warning: The retry failed on my side; nothing was re-sent.")
+RETRY_FAILED = ":warning: The retry failed on my side; nothing was re-sent."
 
 
-async def _retry(context: CommandContext, send_id: int) -> None:
-    refused = await guard.before_sending(context)
+async def retry_failed(
+    ack: AsyncAck,
+    body: dict[str, Any],
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+    guard: Guard,
+    store: Store,
+    services: Services,
+    inflight: InFlight,
+) -> None:
+    await ack()
+    asker = Asker.of(context, respond)
+    async with answering(asker, inflight, "retry of a page", RETRY_FAILED):
+        await _retry(asker, int(body["actions"][0]["value"]), guard, store, services)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(RETRY_ACTION)(retry_failed)
+
+
+async def _retry(
+    asker: Asker, send_id: int, guard: Guard, store: Store, services: Services
+) -> None:
+    refused = await guard.before_sending(asker.user_id, asker.channel_id)
     if refused:
-        await context.tell(refused)
+        await asker.tell(refused)
         return
-    store = context.services.store
     original = await store.load_send(send_id)
     if original is None:
-        await context.tell("That page is no longer in my records.")
+        await asker.tell("That page is no longer in my records.")
         return
     again = await store.claim_retry(send_id)
     if not again:
-        await context.tell(
+        await asker.tell(
             "Nothing to retry: everyone on that page was delivered since, or it was retried."
         )
         return
-    refused = await guard.after_resolving(context, len(again))
+    refused = await guard.after_resolving(asker.user_id, asker.channel_id, len(again))
     if refused:
         await store.mark_escalated([r.id for r in again])
-        await context.tell(refused)
+        await asker.tell(refused)
         return
     send = NewSend(
         team_id=original.team_id,
-        user_id=context.user_id,
+        user_id=asker.user_id,
         channel_id=original.channel_id,
         kind="page",
         content=original.content,
         sender_id=original.sender_id,
         retry_of=original.id,
     )
-    targets = [Target(r.mobile, r.slack_user) for r in again]
-    await deliver(context, send, targets, None, [])
+    await deliver(asker, services, send, [Target(r.mobile, r.slack_user) for r in again])

@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from bot.gateway import GatewayError
-from listeners.context import CommandContext
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+
+from bot.gateway import GatewayClient, GatewayError
+from bot.inflight import InFlight
+from listeners.asker import Asker, answering
+from listeners.commands.grammar import BalanceRequest
+from listeners.commands.reading import COMMAND, COULD_NOT_FINISH, asks_for
 
 
-async def handle(context: CommandContext) -> None:
-    try:
-        balance = await context.services.gateway.balance()
-    except GatewayError as error:
-        await context.tell(f":warning: Could not read the balance: {error}")
-        return
-    await context.tell(f"Balance: {balance}")
+async def show_balance(
+    ack: AsyncAck,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+    gateway: GatewayClient,
+    inflight: InFlight,
+) -> None:
+    asker = Asker.of(context, respond)
+    async with answering(asker, inflight, "/sms balance", COULD_NOT_FINISH):
+        await ack()
+        try:
+            balance = await gateway.balance()
+        except GatewayError as error:
+            await asker.tell(f":warning: Could not read the balance: {error}")
+            return
+        await asker.tell(f"Balance: {balance}")
+
+
+def register(app: AsyncApp) -> None:
+    app.command(COMMAND, matchers=[asks_for(BalanceRequest)])(show_balance)

@@ -10,14 +10,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+
+from bot.config import Settings
+from bot.inflight import InFlight
 from bot.render import escape, number_formatter
+from listeners.asker import Asker, answering
 from listeners.commands.grammar import (
     ContactsAddRequest,
     ContactsListRequest,
     ContactsRemoveRequest,
     ContactsRequest,
 )
-from listeners.context import CommandContext
+from listeners.commands.reading import COMMAND, COULD_NOT_FINISH, asks_for
 from sms import phones
 from storage.contacts import Contact, Contacts
 
@@ -41,30 +46,45 @@ def members_text(
     return ", ".join(shown)
 
 
-async def handle(request: ContactsRequest, context: CommandContext) -> None:
+async def manage_contacts(
+    ack: AsyncAck,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+    sms_request: ContactsRequest,
+    contacts: Contacts,
+    settings: Settings,
+    inflight: InFlight,
+) -> None:
     """Run one contacts request for the workspace the command came from."""
-    contacts = context.services.contacts
-    match request:
-        case ContactsAddRequest():
-            await _add(request, context, contacts)
-        case ContactsListRequest():
-            await _list(context, contacts)
-        case ContactsRemoveRequest():
-            await _remove(request, context, contacts)
+    asker = Asker.of(context, respond)
+    async with answering(asker, inflight, "/sms contacts", COULD_NOT_FINISH):
+        await ack()
+        match sms_request:
+            case ContactsAddRequest():
+                await _add(sms_request, asker, contacts)
+            case ContactsListRequest():
+                await _list(asker, contacts, show=number_formatter(settings.sms_mask_numbers))
+            case ContactsRemoveRequest():
+                await _remove(sms_request, asker, contacts)
 
 
-async def _add(request: ContactsAddRequest, context: CommandContext, contacts: Contacts) -> None:
+def register(app: AsyncApp) -> None:
+    kinds = (ContactsAddRequest, ContactsListRequest, ContactsRemoveRequest)
+    app.command(COMMAND, matchers=[asks_for(*kinds)])(manage_contacts)
+
+
+async def _add(request: ContactsAddRequest, asker: Asker, contacts: Contacts) -> None:
     created = await contacts.save(
-        context.team_id,
+        asker.team_id,
         request.name,
         request.numbers,
         request.user_mentions,
         request.group_mentions,
-        context.user_id,
+        asker.user_id,
     )
     members = members_text(request.numbers, request.user_mentions, request.group_mentions)
     verb = "Saved" if created else "Updated"
-    await context.tell(
+    await asker.tell(
         f":white_check_mark: {verb} contact `{request.name}`: {members}\n"
         f"Send to it with `/sms send {request.name} &lt;message&gt;`."
     )
@@ -75,26 +95,23 @@ def _line(contact: Contact, show: Callable[[str], str]) -> str:
     return f"• `{contact.name}` — {members or '(empty)'}"
 
 
-async def _list(context: CommandContext, contacts: Contacts) -> None:
-    saved = await contacts.all(context.team_id)
+async def _list(asker: Asker, contacts: Contacts, show: Callable[[str], str]) -> None:
+    saved = await contacts.all(asker.team_id)
     if not saved:
-        await context.tell(f"No contacts saved yet in this workspace. Add one with {ADD_EXAMPLE}")
+        await asker.tell(f"No contacts saved yet in this workspace. Add one with {ADD_EXAMPLE}")
         return
-    show = number_formatter(context.services.settings.sms_mask_numbers)
     lines = [f"*Contacts in this workspace* ({len(saved)})"]
     lines += [_line(contact, show) for contact in saved[:MAX_CONTACTS_SHOWN]]
     if len(saved) > MAX_CONTACTS_SHOWN:
         lines.append(f"…and {len(saved) - MAX_CONTACTS_SHOWN} more")
-    await context.tell("\n".join(lines))
+    await asker.tell("\n".join(lines))
 
 
-async def _remove(
-    request: ContactsRemoveRequest, context: CommandContext, contacts: Contacts
-) -> None:
-    if await contacts.remove(context.team_id, request.name):
-        await context.tell(f"Removed contact `{request.name}`.")
+async def _remove(request: ContactsRemoveRequest, asker: Asker, contacts: Contacts) -> None:
+    if await contacts.remove(asker.team_id, request.name):
+        await asker.tell(f"Removed contact `{request.name}`.")
         return
-    names = await contacts.names(context.team_id)
+    names = await contacts.names(asker.team_id)
     shown = escape(request.name).replace("`", "'")
     text = f"There is no contact `{shown}` in this workspace."
     close = difflib.get_close_matches(request.name, sorted(names), n=1, cutoff=0.6)
@@ -102,4 +119,4 @@ async def _remove(
         text += f" Did you mean `{close[0]}`?"
     else:
         text += " See them with `/sms contacts list`."
-    await context.tell(text)
+    await asker.tell(text)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+
 from bot import render
+from bot.config import Settings
 from bot.gateway import GatewayError
+from bot.inflight import InFlight
+from bot.poller import Poller
+from listeners.asker import Asker, answering
 from listeners.commands.grammar import StatusRequest
-from listeners.context import CommandContext
+from listeners.commands.reading import COMMAND, COULD_NOT_FINISH, asks_for
 from sms import phones
-from storage import SendView
+from storage import SendView, Store
 
 RECENT = 5
 
@@ -26,44 +32,62 @@ def _recent_lines(sends: list[SendView]) -> str:
     return "\n".join(lines)
 
 
-async def _refresh(context: CommandContext, send: SendView) -> str | None:
+async def _refresh(poller: Poller, send: SendView) -> str | None:
     """Ask the gateway about the send's unfinished recipients; a sentence if that failed."""
     pairs = [(r.msg_id, r.mobile) for r in send.recipients if r.msg_id and not r.state.final]
     if not pairs:
         return None
     try:
-        await context.services.poller.ask(pairs)
+        await poller.ask(pairs)
     except GatewayError as error:
         return f"(could not refresh from the gateway: {error})"
     return None
 
 
-def _may_see(send: SendView, context: CommandContext) -> bool:
+def _may_see(send: SendView, asker: Asker) -> bool:
     """The sender, or anyone in the channel where the send's message is shown."""
-    return context.user_id == send.user_id or context.channel_id in (
+    return asker.user_id == send.user_id or asker.channel_id in (
         send.channel_id,
         send.message_channel,
     )
 
 
-async def handle(request: StatusRequest, context: CommandContext) -> None:
-    store = context.services.store
-    if request.msg_id is None:
-        await context.tell(_recent_lines(await store.recent_sends(context.channel_id, RECENT)))
-        return
-    send = await store.find_send(request.msg_id)
-    if send is None or not _may_see(send, context):
-        await context.tell(
-            f"I have no SMS with msgId {request.msg_id} from this channel in my records."
-        )
-        return
-    problem = await _refresh(context, send)
+async def show_status(
+    ack: AsyncAck,
+    context: AsyncBoltContext,
+    respond: AsyncRespond,
+    sms_request: StatusRequest,
+    store: Store,
+    poller: Poller,
+    settings: Settings,
+    inflight: InFlight,
+) -> None:
+    asker = Asker.of(context, respond)
+    async with answering(asker, inflight, "/sms status", COULD_NOT_FINISH):
+        await ack()
+        await asker.tell(await _status(sms_request.msg_id, asker, store, poller, settings))
+
+
+def register(app: AsyncApp) -> None:
+    app.command(COMMAND, matchers=[asks_for(StatusRequest)])(show_status)
+
+
+async def _status(
+    msg_id: str | None, asker: Asker, store: Store, poller: Poller, settings: Settings
+) -> str:
+    """This channel's recent sends, or one send's recipients refreshed from the gateway."""
+    if msg_id is None:
+        return _recent_lines(await store.recent_sends(asker.channel_id, RECENT))
+    send = await store.find_send(msg_id)
+    if send is None or not _may_see(send, asker):
+        return f"I have no SMS with msgId {msg_id} from this channel in my records."
+    problem = await _refresh(poller, send)
     send = await store.load_send(send.id) or send
     # Full numbers are for the person who sent them; everyone else sees the channel's view.
     show = (
         phones.display
-        if context.user_id == send.user_id
-        else render.number_formatter(context.services.settings.sms_mask_numbers)
+        if asker.user_id == send.user_id
+        else render.number_formatter(settings.sms_mask_numbers)
     )
     lines = [f"*msgId {', '.join(send.msg_ids)}*: {render.counts_in_words(send.recipients)}"]
     for recipient in send.recipients[:50]:
@@ -76,4 +100,4 @@ async def handle(request: StatusRequest, context: CommandContext) -> None:
         lines.append(f"…and {len(send.recipients) - 50} more")
     if problem:
         lines.append(problem)
-    await context.tell("\n".join(lines))
+    return "\n".join(lines)

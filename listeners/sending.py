@@ -1,0 +1,114 @@
+"""The one send path every Slack surface takes: send, post the tracked message, confirm.
+
+The slash command and the Retry button use it today; shortcuts, the compose modal and
+workflow steps are meant to, so each new surface is a new door to the same engine (the
+guard, the gateway, storage and the tracked message), not a new engine.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError
+
+from bot.recipients import Target
+from bot.sending import SendResult, gateway_content, send_and_store
+from bot.services import Services
+from listeners.asker import Asker
+from sms import phones
+from sms.parts import segments
+from storage import NewSend
+
+log = logging.getLogger(__name__)
+
+UPDATES_IN_CHANNEL = "Delivery updates will appear on the message in the channel."
+
+
+def _numbers(result: SendResult, people: dict[str, str | None]) -> str:
+    shown = []
+    for mobile in result.accepted[:20]:
+        user = people.get(mobile)
+        shown.append(f"<@{user}> {phones.display(mobile)}" if user else phones.display(mobile))
+    if len(result.accepted) > 20:
+        shown.append(f"and {len(result.accepted) - 20} more")
+    return ", ".join(shown)
+
+
+def confirmation(
+    result: SendResult,
+    targets: list[Target],
+    where: str,
+    content: str,
+    *,
+    send_at: datetime | None = None,
+    contacts_used: tuple[str, ...] = (),
+    problems: list[str] | None = None,
+) -> str:
+    """The private answer to the sender: full numbers, msgIds, and anything that went wrong."""
+    parts = segments(content)
+    people = {t.mobile: t.slack_user for t in targets}
+    ids = ", ".join(b.msg_id for b in result.batches if b.msg_id)
+    lines = []
+    if result.accepted:
+        when = "Scheduled" if send_at else "Sent"
+        lines.append(
+            f":white_check_mark: {when} to {_numbers(result, people)} "
+            f"({parts} SMS part{'s' if parts != 1 else ''} each), msgId {ids}."
+        )
+    if send_at:
+        lines.append(
+            f"It goes out at {send_at:%Y-%m-%d %H:%M} {send_at.tzname()} ({send_at.tzinfo})."
+        )
+    for batch in result.unknown:
+        lines.append(
+            f":warning: {len(batch.mobiles)} number(s): {batch.error}. I will not re-send "
+            "them on my own; check with the provider before sending again."
+        )
+    for batch in result.rejected:
+        lines.append(f":x: {len(batch.mobiles)} number(s) were not sent: {batch.error}")
+    if contacts_used:
+        lines.append("Contacts used: " + ", ".join(f"`{name}`" for name in contacts_used))
+    if problems:
+        lines.append(":warning: Not texted: " + " ".join(problems))
+    lines.append(where)
+    return "\n".join(lines)
+
+
+async def deliver(
+    asker: Asker,
+    services: Services,
+    send: NewSend,
+    targets: list[Target],
+    *,
+    send_at: datetime | None = None,
+    contacts_used: tuple[str, ...] = (),
+    problems: list[str] | None = None,
+) -> None:
+    """Send to `targets`, post the tracked message and tell the sender how it went."""
+    result = await send_and_store(services, send, targets, send_at)
+    if result.send_id is None:
+        reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))
+        await asker.tell(f":x: Nothing was sent: {reasons}")
+        return
+    try:
+        posted = await services.notifier.post_tracked(result.send_id)
+        where = posted.notice or UPDATES_IN_CHANNEL
+    except SlackApiError as error:
+        log.warning("tracked message for send %s not posted: %s", result.send_id, error)
+        where = (
+            f":warning: I could not post delivery updates anywhere "
+            f"({error.response.get('error')}). Check them with `/sms status`."
+        )
+    content = gateway_content(services, send.content)
+    await asker.tell(
+        confirmation(
+            result,
+            targets,
+            where,
+            content,
+            send_at=send_at,
+            contacts_used=contacts_used,
+            problems=problems,
+        )
+    )
