@@ -12,13 +12,13 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp import web
-from slack_sdk.signature import SignatureVerifier
 
-TEAM_ID = "T0DEMO"
+from standins import slack_requests
+from standins.slack_requests import block_actions_body, signed_headers, slash_command_body
+
 BOT_USER_ID = "U0BOT"
 
 
@@ -133,7 +133,12 @@ class SlackStandIn:
         return web.json_response(handler(params))
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0BOT"}
+        return {
+            "ok": True,
+            "team_id": slack_requests.TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": "B0BOT",
+        }
 
     def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))
@@ -201,7 +206,7 @@ class SlackStandIn:
         self.responses.append(dict(await request.json()))
         return web.Response(text="ok")
 
-    # the interactive side of Slack
+    # the requests Slack sends to the bot when a person acts
 
     async def click(
         self,
@@ -214,55 +219,10 @@ class SlackStandIn:
         user_id: str = "U0ALICE",
     ) -> int:
         """Press the button `action_id` on a message, as Slack posts a block_actions payload."""
-        button = next(
-            element
-            for block in message.blocks
-            if block.get("type") == "actions"
-            for element in block["elements"]
-            if element.get("action_id") == action_id
-        )
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "demo"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0SMSBOT",
-            "container": {
-                "type": "message",
-                "message_ts": message.ts,
-                "channel_id": message.channel,
-                "is_ephemeral": False,
-            },
-            "channel": {"id": message.channel, "name": "general"},
-            "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
-            "response_url": self.new_response_url(),
-            "trigger_id": "1.2.3",
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": "b",
-                    "value": button.get("value", ""),
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
-        body = urlencode({"payload": json.dumps(payload)})
-        async with session.post(url, data=body, headers=self._signed(signing_secret, body)) as r:
-            return r.status
-
-    @staticmethod
-    def _signed(signing_secret: str, body: str) -> dict[str, str]:
-        timestamp = str(int(time.time()))
-        signature = SignatureVerifier(signing_secret).generate_signature(
-            timestamp=timestamp, body=body
-        )
-        return {
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": signature,
-        }
-
-    # the slash-command side of Slack
+        body = block_actions_body(message, action_id, user_id, self.new_response_url())
+        headers = signed_headers(signing_secret, body)
+        async with session.post(url, data=body, headers=headers) as response:
+            return response.status
 
     async def slash_command(
         self,
@@ -280,23 +240,10 @@ class SlackStandIn:
         Bolt answers an ack with text as plain text, and one with blocks as JSON;
         Slack shows either to the user, so both are read back as text here.
         """
-        body = urlencode(
-            {
-                "token": "legacy-unused",
-                "team_id": TEAM_ID,
-                "team_domain": "demo",
-                "channel_id": channel_id,
-                "channel_name": "general",
-                "user_id": user_id,
-                "user_name": user_id.lower(),
-                "command": command,
-                "text": text,
-                "api_app_id": "A0SMSBOT",
-                "response_url": self.new_response_url(),
-                "trigger_id": "1.2.3",
-            }
+        body = slash_command_body(
+            command, text, user_id, channel_id, response_url=self.new_response_url()
         )
-        headers = self._signed(signing_secret, body)
+        headers = signed_headers(signing_secret, body)
         async with session.post(url, data=body, headers=headers) as response:
             raw = await response.text()
             if response.content_type == "application/json" and raw:

@@ -116,7 +116,7 @@ async def test_contacts_belong_to_their_workspace(
     system: LocalSystem, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await reply(system, ONCALL)
-    monkeypatch.setattr("standins.slack.TEAM_ID", "T0OTHER")
+    monkeypatch.setattr("standins.slack_requests.TEAM_ID", "T0OTHER")
     assert (await reply(system, "contacts list"))["text"].startswith("No contacts saved yet")
     assert "There is no contact `oncall`" in (await reply(system, "contacts remove oncall"))["text"]
     _, ack = await system.slash("send oncall hi")

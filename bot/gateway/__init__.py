@@ -3,19 +3,16 @@
 The simulator that stands in for it lives in `standins/`, so importing the client never
 loads a server."""
 
-from .client import (
-    Balance,
-    GatewayClient,
+from bot.gateway.answers import Balance, SendBatch, StatusEntry
+from bot.gateway.client import GatewayClient, secret_digest
+from bot.gateway.codes import ACCOUNT_LEVEL, ResultCode, describe
+from bot.gateway.errors import (
     GatewayError,
     GatewayProtocolError,
     GatewayRejected,
     GatewayTimeout,
     GatewayUnreachable,
-    SendBatch,
-    StatusEntry,
-    secret_digest,
 )
-from .codes import ACCOUNT_LEVEL, ResultCode, describe
 
 __all__ = [
     "ACCOUNT_LEVEL",

@@ -1,8 +1,7 @@
 """HTTP client for the SMS gateway (send, balance, status), per /work/shared/gateway-api.md.
 
-Every failure becomes a GatewayError whose text a person can read and whose class says whether
-the gateway may have acted on the request: a send is never retried, so callers must know when
-"failed" really means "maybe sent".
+Every failure becomes a GatewayError (`errors.py`) whose text a person can read and whose class
+says whether the gateway may have acted on the request.
 """
 
 from __future__ import annotations
@@ -12,13 +11,27 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import aiohttp
 
-from .codes import ACCOUNT_LEVEL, ResultCode, describe
+from bot.gateway.answers import (
+    Balance,
+    SendBatch,
+    StatusEntry,
+    as_decimal,
+    as_text,
+    status_entry,
+)
+from bot.gateway.codes import ACCOUNT_LEVEL, ResultCode, describe
+from bot.gateway.errors import (
+    GatewayError,
+    GatewayProtocolError,
+    GatewayRejected,
+    GatewayTimeout,
+    GatewayUnreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,86 +46,6 @@ MetricsHook = Callable[[str, str], None]
 T = TypeVar("T")
 
 
-class GatewayError(Exception):
-    """A gateway call failed; `str(e)` is a sentence for a person, never containing the secret."""
-
-    default_outcome_unknown = False
-    kind = "error"
-
-    def __init__(
-        self, message: str, *, code: int | None = None, outcome_unknown: bool | None = None
-    ) -> None:
-        super().__init__(message)
-        self.code = code
-        self.outcome_unknown = (
-            self.default_outcome_unknown if outcome_unknown is None else outcome_unknown
-        )
-
-
-class GatewayRejected(GatewayError):
-    """The gateway answered with a non-zero result code: it definitely did not act."""
-
-    kind = "rejected"
-
-
-class GatewayUnreachable(GatewayError):
-    """No connection could be made, so the request was never sent."""
-
-    kind = "unreachable"
-
-
-class GatewayTimeout(GatewayError):
-    """The request went out but no answer came in time: the gateway may have acted."""
-
-    default_outcome_unknown = True
-    kind = "timeout"
-
-
-class GatewayProtocolError(GatewayError):
-    """The answer was not the documented JSON envelope, so what happened is not known."""
-
-    kind = "protocol"
-
-
-@dataclass(frozen=True)
-class SendBatch:
-    """One gateway send request (at most 1000 numbers) and how it ended."""
-
-    mobiles: tuple[str, ...]
-    msg_id: str | None
-    error: GatewayError | None
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-@dataclass(frozen=True)
-class Balance:
-    """The account balance; Decimal because money must not pick up float noise."""
-
-    amount: Decimal
-    currency_code: str
-    currency_name: str
-
-    def __str__(self) -> str:
-        cents = self.amount.quantize(Decimal("0.01"))
-        shown = cents if cents == self.amount else self.amount
-        return f"{shown:f} {self.currency_code}".strip()
-
-
-@dataclass(frozen=True)
-class StatusEntry:
-    """One row of a status query answer, values kept raw (see §7.1 and §7.2)."""
-
-    msg_id: str
-    mobile: str
-    status: int
-    error_code: str
-    desc: str
-    timestamp: str
-
-
 def secret_digest(secret: str) -> str:
     """The appSecret header value: uppercase hex MD5 of the secret (§1)."""
     return hashlib.md5(secret.encode("utf-8"), usedforsecurity=False).hexdigest().upper()
@@ -120,34 +53,6 @@ def secret_digest(secret: str) -> str:
 
 def _chunks(items: Sequence[T], size: int) -> list[Sequence[T]]:
     return [items[i : i + size] for i in range(0, len(items), size)]
-
-
-def _as_text(value: Any) -> str | None:
-    """A string field that may arrive as a JSON number; floats are refused as digits may be lost."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return None
-
-
-def _as_decimal(value: Any) -> Decimal | None:
-    """A finite Decimal from a JSON number (parsed as Decimal) or a numeric string."""
-    if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-        return None
-    try:
-        number = Decimal(value.strip() if isinstance(value, str) else value)
-    except ArithmeticError:
-        return None
-    return number if number.is_finite() else None
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
 
 
 class GatewayClient:
@@ -203,7 +108,7 @@ class GatewayClient:
                 body["sendTime"] = send_time
             try:
                 data = await self._call("send", "POST", SEND_PATH, body)
-                msg_id = _as_text(data.get("msgId")) if isinstance(data, dict) else None
+                msg_id = as_text(data.get("msgId")) if isinstance(data, dict) else None
                 if not msg_id:
                     raise self._fail(
                         "send",
@@ -227,7 +132,7 @@ class GatewayClient:
         """The account balance; `data` may be an object or a one-element list (§7.5)."""
         data = await self._call("balance", "GET", BALANCE_PATH, None)
         record = data[0] if isinstance(data, list) and len(data) == 1 else data
-        amount = _as_decimal(record.get("balance")) if isinstance(record, dict) else None
+        amount = as_decimal(record.get("balance")) if isinstance(record, dict) else None
         if amount is None or not isinstance(record, dict):
             raise self._fail(
                 "balance",
@@ -235,8 +140,8 @@ class GatewayClient:
             )
         return Balance(
             amount=amount,
-            currency_code=_as_text(record.get("currencyCode")) or "",
-            currency_name=_as_text(record.get("currencyName")) or "",
+            currency_code=as_text(record.get("currencyCode")) or "",
+            currency_name=as_text(record.get("currencyName")) or "",
         )
 
     async def status(self, pairs: Sequence[tuple[str, str]]) -> list[StatusEntry]:
@@ -261,7 +166,7 @@ class GatewayClient:
                     "status",
                     GatewayProtocolError("The gateway's status answer is not a list of reports"),
                 )
-            entries.extend(e for e in map(_status_entry, data) if e is not None)
+            entries.extend(e for e in map(status_entry, data) if e is not None)
         return entries
 
     async def _call(self, operation: str, method: str, path: str, body: Any) -> Any:
@@ -317,7 +222,7 @@ class GatewayClient:
             shape = "a JSON body that is not an object"
         code = answer.get("code") if isinstance(answer, dict) else None
         code = code if isinstance(code, int) and not isinstance(code, bool) else None
-        msg = self._scrub(_as_text(answer.get("msg")) if isinstance(answer, dict) else None)
+        msg = self._scrub(as_text(answer.get("msg")) if isinstance(answer, dict) else None)
         if http_status != 200:
             if code is not None:
                 what = f": {describe(code, msg)}"
@@ -374,36 +279,3 @@ def _reason(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError):
         return exc.strerror or type(exc.os_error).__name__
     return str(exc) or type(exc).__name__
-
-
-def _status_entry(item: Any) -> StatusEntry | None:
-    """A StatusEntry, or None when a required field is missing or unreadable."""
-    if not isinstance(item, dict):
-        return None
-    msg_id = _as_text(item.get("msgId"))
-    mobile = _as_text(item.get("mobile"))
-    status = _as_int(item.get("status"))
-    if not msg_id or not mobile or status is None:
-        return None
-    return StatusEntry(
-        msg_id=msg_id,
-        mobile=mobile,
-        status=status,
-        error_code=_as_text(item.get("errorCode")) or "",
-        desc=_as_text(item.get("desc")) or "",
-        timestamp=_as_text(item.get("timestamp")) or "",
-    )
-
-
-__all__ = [
-    "Balance",
-    "GatewayClient",
-    "GatewayError",
-    "GatewayProtocolError",
-    "GatewayRejected",
-    "GatewayTimeout",
-    "GatewayUnreachable",
-    "SendBatch",
-    "StatusEntry",
-    "secret_digest",
-]

@@ -1,0 +1,90 @@
+"""The requests Slack sends to the bot when a person acts, signed as Slack signs them.
+
+Built as Slack builds them (form-encoded, `payload` JSON for interactions), so the bot's
+signature check and Bolt's parsing are exercised exactly as in a real workspace.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+if TYPE_CHECKING:
+    from standins.slack import ChannelMessage
+
+TEAM_ID = "T0DEMO"
+
+
+def signed_headers(signing_secret: str, body: str) -> dict[str, str]:
+    """Slack's v0 signature over the timestamp and body."""
+    timestamp = str(int(time.time()))
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body)
+    return {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": signature,
+    }
+
+
+def slash_command_body(
+    command: str, text: str, user_id: str, channel_id: str, *, response_url: str
+) -> str:
+    return urlencode(
+        {
+            "token": "legacy-unused",
+            "team_id": TEAM_ID,
+            "team_domain": "demo",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0SMSBOT",
+            "response_url": response_url,
+            "trigger_id": "1.2.3",
+        }
+    )
+
+
+def block_actions_body(
+    message: ChannelMessage, action_id: str, user_id: str, response_url: str
+) -> str:
+    """A click on the button `action_id` of `message`."""
+    button: dict[str, Any] = next(
+        element
+        for block in message.blocks
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == action_id
+    )
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "demo"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A0SMSBOT",
+        "container": {
+            "type": "message",
+            "message_ts": message.ts,
+            "channel_id": message.channel,
+            "is_ephemeral": False,
+        },
+        "channel": {"id": message.channel, "name": "general"},
+        "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "b",
+                "value": button.get("value", ""),
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
