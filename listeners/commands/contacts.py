@@ -10,7 +10,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Sequence
 
-from bot.render import escape, number_formatter
+from bot.mrkdwn import escape
+from bot.render import number_formatter
 from listeners.commands.grammar import (
     ContactsAddRequest,
     ContactsListRequest,

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from bot.mrkdwn import BROADCASTS, MARKUP, escape, to_plain_text, unescape
 from sms.phones import InvalidNumber, normalize
 
 MAX_MESSAGE_CHARS = 1600
@@ -156,10 +157,6 @@ _RECIPIENT_ITEM = re.compile(
       |(?P<phone>[0-9+().\-]*[0-9][0-9+().\-]*)""",
     re.VERBOSE,
 )
-_SLACK_MARKUP = re.compile(r"<([^<>]*)>")
-_ENTITY = re.compile(r"&(amp|lt|gt);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
-_BROADCASTS = {"here", "channel", "everyone"}
 
 
 @dataclass(frozen=True)
@@ -187,7 +184,7 @@ def parse(
     stripped = text.lstrip()
     first = stripped.split(maxsplit=1)[0] if stripped else ""
     rest = stripped[len(first) :]
-    subcommand = _unescape(first).lower()
+    subcommand = unescape(first).lower()
     if subcommand in ("", "help", "?"):
         topic = rest.split()[0].lower() if rest.split() else None
         return HelpRequest(topic if topic in SUBCOMMANDS else None)
@@ -252,7 +249,7 @@ def _parse_send(
         )
 
     numbers, users, groups, names = _resolve(items, tokens, default_region, explicit, kind)
-    message = _to_plain_text(raw_message)
+    message = to_plain_text(raw_message)
     if not message.strip():
         raise UsageError("The message is empty: write it after the recipients.", _usage(kind))
     if len(message) > MAX_MESSAGE_CHARS:
@@ -270,7 +267,7 @@ def _parse_contacts(
 ) -> ContactsAddRequest | ContactsListRequest | ContactsRemoveRequest:
     """`contacts [list]`, `contacts add NAME <to>`, `contacts remove NAME`."""
     words = rest.split(maxsplit=1)
-    action = _unescape(words[0]).lower() if words else "list"
+    action = unescape(words[0]).lower() if words else "list"
     after = words[1] if len(words) > 1 else ""
     if action == "list":
         if after.strip():
@@ -288,13 +285,13 @@ def _parse_contacts(
                 "`/sms contacts remove` takes one name: remove contacts one at a time.",
                 _usage("contacts"),
             )
-        return ContactsRemoveRequest(_unescape(typed).lower())
+        return ContactsRemoveRequest(unescape(typed).lower())
     name = _contact_name(typed, default_region)
     return _parse_contact_members(name, body, default_region, contacts)
 
 
 def _unknown_contacts_action(word: str) -> UsageError:
-    lowered = _unescape(word).lower()
+    lowered = unescape(word).lower()
     close = _ACTION_SYNONYMS.get(lowered) or next(
         iter(difflib.get_close_matches(lowered, CONTACT_ACTIONS, n=1, cutoff=0.6)), None
     )
@@ -327,7 +324,7 @@ def _contact_name(typed: str, default_region: str | None) -> str:
             "`/sms contacts add oncall +2348031000010`.",
             _usage("contacts"),
         )
-    name = _unescape(typed).lower()
+    name = unescape(typed).lower()
     if not _CONTACT_NAME.fullmatch(name):
         raise UsageError(
             f"“{_shown(typed)}” can't be a contact name: use 1–{MAX_CONTACT_NAME} letters, "
@@ -391,7 +388,7 @@ def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
         found[name] = value.strip()
         body = body[: match.start()]
     typed = found.get("from")
-    sender = _unescape(typed) if typed is not None else None
+    sender = unescape(typed) if typed is not None else None
     if sender is not None:
         if not sender:
             raise UsageError("`--from` needs a sender ID after it.", _usage(kind))
@@ -544,7 +541,7 @@ def _bad_numbers_reason(
     default_region: str | None,
     explicit: bool,
 ) -> str:
-    lines = [f"• {_escape(str(exc))}" for _, exc in bad[:MAX_LISTED_BAD_NUMBERS]]
+    lines = [f"• {escape(str(exc))}" for _, exc in bad[:MAX_LISTED_BAD_NUMBERS]]
     if len(bad) > MAX_LISTED_BAD_NUMBERS:
         lines.append(f"• …and {len(bad) - MAX_LISTED_BAD_NUMBERS} more")
     head = "This number can't be used:" if len(bad) == 1 else "These numbers can't be used:"
@@ -615,22 +612,22 @@ def _stray_list_reason(message: str, contacts: frozenset[str]) -> str | None:
 
 def _close_contact(word: str, contacts: frozenset[str]) -> str | None:
     """The saved name a typo most likely meant, if one is close enough to suggest."""
-    typed = _unescape(word).strip(_QUOTES).lower()  # a quoted name is message text, not a contact
+    typed = unescape(word).strip(_QUOTES).lower()  # a quoted name is message text, not a contact
     close = difflib.get_close_matches(typed, sorted(contacts), n=1, cutoff=0.75)
     return close[0] if close else None
 
 
 def _shown(text: str) -> str:
     """What the user typed, safe to quote back: mentions read as names, entities kept escaped."""
-    return _escape(_to_plain_text(text))
+    return escape(to_plain_text(text))
 
 
 def _no_recipients_reason(message: str, contacts: frozenset[str] = frozenset()) -> str:
     first = message.split()[0] if message.split() else ""
-    markup = _SLACK_MARKUP.fullmatch(first)
-    if markup and (markup[1].startswith("#") or markup[1].lstrip("!") in _BROADCASTS):
+    markup = MARKUP.fullmatch(first)
+    if markup and (markup[1].startswith("#") or markup[1].lstrip("!") in BROADCASTS):
         return (
-            f"{_to_plain_text(first)} can't get an SMS: "
+            f"{to_plain_text(first)} can't get an SMS: "
             "name people, user groups or phone numbers instead."
         )
     reason = "Who should get it? Put phone numbers, @mentions or saved contacts before the message."
@@ -673,36 +670,6 @@ def _parse_at(value: str, zone: ZoneInfo, now: datetime, kind: str) -> datetime:
             _usage(kind),
         )
     return when
-
-
-def _to_plain_text(text: str) -> str:
-    """Slack's escaped text as the SMS should read: mentions as @name, entities decoded."""
-    return _unescape(_SLACK_MARKUP.sub(_markup_text, text))
-
-
-def _markup_text(match: re.Match[str]) -> str:
-    target, _, label = match[1].partition("|")
-    if target.startswith("@"):
-        return "@" + (label.lstrip("@") or target[1:])
-    if target.startswith("!subteam^"):
-        return "@" + (label.lstrip("@") or target.removeprefix("!subteam^"))
-    if target.startswith("!"):
-        name = target[1:]
-        return "@" + name if name in _BROADCASTS else label or name
-    if target.startswith("#"):
-        return "#" + (label or target[1:])
-    if target.startswith(("mailto:", "tel:")):
-        return label or target.partition(":")[2]
-    return target
-
-
-def _unescape(text: str) -> str:
-    return _ENTITY.sub(lambda m: _ENTITIES[m[1]], text)
-
-
-def _escape(text: str) -> str:
-    """Plain text made safe to put in a Slack mrkdwn message."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 _GSM_BASIC = frozenset(

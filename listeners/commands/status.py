@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import render
+from bot import mrkdwn, render
 from bot.gateway import GatewayError
 from listeners.commands.grammar import StatusRequest
 from listeners.context import CommandContext
@@ -70,7 +70,7 @@ async def handle(request: StatusRequest, context: CommandContext) -> None:
         icon = render.ICONS[recipient.state]
         line = f"{icon} {show(recipient.mobile)} {recipient.state}"
         if recipient.reason:
-            line += f" — {render.escape(recipient.reason)}"
+            line += f" — {mrkdwn.escape(recipient.reason)}"
         lines.append(line)
     if len(send.recipients) > 50:
         lines.append(f"…and {len(send.recipients) - 50} more")
