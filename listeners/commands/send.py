@@ -9,9 +9,10 @@ from slack_sdk.errors import SlackApiError
 from bot.recipients import Resolved, Target, resolve
 from bot.sending import SendResult, gateway_content, send_and_store
 from listeners import guard
-from listeners.commands.grammar import SendRequest, segments
+from listeners.commands.grammar import SendRequest
 from listeners.context import CommandContext
 from sms import phones
+from sms.parts import segments
 from storage import NewSend
 
 log = logging.getLogger(__name__)
