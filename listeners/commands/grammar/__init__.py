@@ -6,13 +6,8 @@ be pinned down by tests. This package re-exports what the command handlers use.
 
 from __future__ import annotations
 
-from listeners.commands.grammar.parse import (
-    MAX_CONTACT_NAME,
-    MAX_MESSAGE_CHARS,
-    MAX_SENDER_CHARS,
-    SUBCOMMANDS,
-    USAGE,
-    USAGES,
+from listeners.commands.grammar.parse import MAX_CONTACT_NAME, parse
+from listeners.commands.grammar.requests import (
     BalanceRequest,
     ContactsAddRequest,
     ContactsListRequest,
@@ -23,7 +18,13 @@ from listeners.commands.grammar.parse import (
     SendRequest,
     StatusRequest,
     UsageError,
-    parse,
+)
+from listeners.commands.grammar.usage import (
+    MAX_MESSAGE_CHARS,
+    MAX_SENDER_CHARS,
+    SUBCOMMANDS,
+    USAGE,
+    USAGES,
 )
 
 __all__ = [

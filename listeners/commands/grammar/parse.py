@@ -1,8 +1,7 @@
-"""The `/sms` grammar: the text Slack sends after the command, turned into a typed request.
+"""`parse()`: the text after `/sms` turned into a typed request, subcommand by subcommand.
 
-Pure functions only (no Slack, no I/O, the clock passed in) so every corner of the grammar can
-be pinned down by tests. Slack sends the text with `should_escape: true`: `&`, `<` and `>` arrive
-as entities, and mentions as `<@U123|alice>` / `<!subteam^S123|@oncall>`.
+Slack sends the text with `should_escape: true`: `&`, `<` and `>` arrive as entities, and
+mentions as `<@U123|alice>` / `<!subteam^S123|@oncall>`. Every problem is a UsageError.
 """
 
 from __future__ import annotations
@@ -11,136 +10,37 @@ import difflib
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.mrkdwn import BROADCASTS, MARKUP, escape, to_plain_text, unescape
+from listeners.commands.grammar.requests import (
+    BalanceRequest,
+    ContactsAddRequest,
+    ContactsListRequest,
+    ContactsRemoveRequest,
+    HelpRequest,
+    Request,
+    SendRequest,
+    StatusRequest,
+    UsageError,
+)
+from listeners.commands.grammar.usage import (
+    CONTACT_ACTIONS,
+    MAX_MESSAGE_CHARS,
+    MAX_SCHEDULE_AHEAD,
+    MAX_SENDER_CHARS,
+    SUBCOMMANDS,
+    usage,
+)
 from sms.phones import InvalidNumber, normalize
 
-MAX_MESSAGE_CHARS = 1600
-MAX_SENDER_CHARS = 20
-MAX_SCHEDULE_AHEAD = timedelta(days=30)
 MAX_LISTED_BAD_NUMBERS = 10  # an error listing a thousand numbers helps nobody
 AT_FORMAT = "%Y-%m-%d %H:%M"
-
-SEND_USAGE = '`/sms send &lt;to&gt; &lt;message&gt; [--from SENDER] [--at "YYYY-MM-DD HH:MM"]`'
-PAGE_USAGE = "`/sms page &lt;to&gt; &lt;message&gt;`"
-CONTACTS_USAGE = (
-    "`/sms contacts add NAME &lt;to&gt;`, `/sms contacts list`, `/sms contacts remove NAME`"
-)
-USAGES = {
-    "send": SEND_USAGE,
-    "page": PAGE_USAGE,
-    "balance": "`/sms balance`",
-    "status": "`/sms status [msgId]`",
-    "contacts": CONTACTS_USAGE,
-    "help": "`/sms help [subcommand]`",
-}
-SUBCOMMANDS = tuple(USAGES)
 MAX_CONTACT_NAME = 32
-CONTACT_ACTIONS = ("add", "list", "remove")
-
-USAGE = f"""\
-*Send SMS from Slack*
-• {SEND_USAGE} — send a text
-    `/sms send +2348031000010 Your code is 279275`
-    `/sms send +2348031000010,+2348031000011 Standup moved to 10:30 --from ACME`
-    `/sms send "+234 803 100 0010" Reminder: pick-up tomorrow --at "2025-01-31 09:00"`
-• {PAGE_USAGE} — page people: the channel is alerted if someone is not reached in time
-    `/sms page @alice DB primary down, see #inc-42`
-    `/sms page @dba-oncall replication stopped`
-• `/sms balance` — the gateway balance, e.g. `Balance: 1.00 CNY`
-• `/sms status [msgId]` — delivery of one send, or this channel's recent sends
-    `/sms status 240924162017564896`
-• `/sms contacts add NAME &lt;to&gt;` — save numbers and @mentions under a name, for this \
-workspace (adding an existing name replaces it)
-    `/sms contacts add oncall +2348031000010,+2348031000011`
-    `/sms send oncall DB primary down`
-• `/sms contacts list` (or just `/sms contacts`) and `/sms contacts remove NAME`
-• `/sms help` — this text
-
-_Recipients_ come first: phone numbers with their country code (`+234…` or `234…`; lists \
-joined with commas; numbers with spaces in quotes), @people and @user-groups (texted at the \
-phone in their Slack profile), and saved contacts by name. \
-The message starts at the first word that is none of these; put `--` before a message that \
-starts with digits or with a contact's name: `/sms send +2348031000010 -- 2FA code 1234`.
-_Options_ go at the end: `--from` sets the sender ID (up to {MAX_SENDER_CHARS} characters), \
-`--at` schedules the send (in the bot's time zone, up to 30 days ahead).
-Messages may be up to {MAX_MESSAGE_CHARS} characters."""
-
-
-@dataclass(frozen=True)
-class HelpRequest:
-    topic: str | None = None
-
-
-@dataclass(frozen=True)
-class BalanceRequest:
-    pass
-
-
-@dataclass(frozen=True)
-class StatusRequest:
-    msg_id: str | None
-
-
-@dataclass(frozen=True)
-class SendRequest:
-    kind: Literal["send", "page"]
-    recipients: tuple[str, ...]
-    user_mentions: tuple[str, ...]
-    group_mentions: tuple[str, ...]
-    message: str
-    sender_id: str | None
-    send_at: datetime | None
-    contacts: tuple[str, ...] = ()  # saved names, lower case; their members are looked up later
-
-
-@dataclass(frozen=True)
-class ContactsAddRequest:
-    """Save (or replace) a workspace contact; members are already normalised."""
-
-    name: str
-    numbers: tuple[str, ...]
-    user_mentions: tuple[str, ...]
-    group_mentions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class ContactsListRequest:
-    pass
-
-
-@dataclass(frozen=True)
-class ContactsRemoveRequest:
-    name: str
-
-
-ContactsRequest = ContactsAddRequest | ContactsListRequest | ContactsRemoveRequest
-Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest | ContactsRequest
-
-
-class UsageError(ValueError):
-    """The user's command cannot be run; str(e) is a sentence for them plus a usage hint line.
-
-    Both are Slack mrkdwn, like USAGE: what the user typed is quoted as Slack sent it (still
-    escaped), so it shows as typed instead of being read as markup.
-    """
-
-    def __init__(self, reason: str, hint: str) -> None:
-        super().__init__(f"{reason}\n{hint}")
-        self.reason = reason
-        self.hint = hint
-
-
-def _usage(subcommand: str) -> str:
-    return f"Usage: {USAGES[subcommand]}"
-
-
 _QUOTES = '"“”„'
 _DASHES = ("--", "—", "–")  # macOS and iOS turn a typed "--" into a dash
-
 _OPTION_AT_END = re.compile(
     r"""(?:^|\s)(?:--|—|–)(?P<name>from|at)
         (?:\s+(?:[\"“”„](?P<quoted>[^\"“”„]*)[\"“”„]
@@ -190,7 +90,7 @@ def parse(
         return HelpRequest(topic if topic in SUBCOMMANDS else None)
     if subcommand == "balance":
         if rest.strip():
-            raise UsageError("`/sms balance` takes nothing after it.", _usage("balance"))
+            raise UsageError("`/sms balance` takes nothing after it.", usage("balance"))
         return BalanceRequest()
     if subcommand == "status":
         return _parse_status(rest)
@@ -205,7 +105,7 @@ def _unknown_subcommand(word: str, contacts: frozenset[str]) -> UsageError:
     if _recipient_items(word, contacts=contacts) is not None:
         return UsageError(
             "Start with a subcommand, e.g. `/sms send`, then the recipients.",
-            _usage("send"),
+            usage("send"),
         )
     close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.6)
     reason = f"I don't know the subcommand “{word}”."
@@ -221,7 +121,7 @@ def _parse_status(rest: str) -> StatusRequest:
     msg_id = words[0]
     if len(words) > 1 or not (msg_id.isascii() and msg_id.isdigit()):
         raise UsageError(
-            f"“{rest.strip()}” is not a msgId: a msgId is only digits.", _usage("status")
+            f"“{rest.strip()}” is not a msgId: a msgId is only digits.", usage("status")
         )
     return StatusRequest(msg_id)
 
@@ -240,23 +140,23 @@ def _parse_send(
     if not explicit:
         stray = _stray_list_reason(raw_message, contacts)
         if stray:
-            raise UsageError(stray, _usage(kind))
+            raise UsageError(stray, usage(kind))
     if not items:
-        raise UsageError(_no_recipients_reason(raw_message, contacts), _usage(kind))
+        raise UsageError(_no_recipients_reason(raw_message, contacts), usage(kind))
     if not explicit and _OPTION_AT_START.match(raw_message):
         raise UsageError(
-            "Options go after the message: `--from` and `--at` must come last.", _usage(kind)
+            "Options go after the message: `--from` and `--at` must come last.", usage(kind)
         )
 
     numbers, users, groups, names = _resolve(items, tokens, default_region, explicit, kind)
     message = to_plain_text(raw_message)
     if not message.strip():
-        raise UsageError("The message is empty: write it after the recipients.", _usage(kind))
+        raise UsageError("The message is empty: write it after the recipients.", usage(kind))
     if len(message) > MAX_MESSAGE_CHARS:
         raise UsageError(
             f"The message is {len(message)} characters long; the most I can send is "
             f"{MAX_MESSAGE_CHARS}.",
-            _usage(kind),
+            usage(kind),
         )
     send_at = _parse_at(at, zone, now, kind) if at is not None else None
     return SendRequest(kind, numbers, users, groups, message, sender_id, send_at, names)
@@ -271,19 +171,19 @@ def _parse_contacts(
     after = words[1] if len(words) > 1 else ""
     if action == "list":
         if after.strip():
-            raise UsageError("`/sms contacts list` takes nothing after it.", _usage("contacts"))
+            raise UsageError("`/sms contacts list` takes nothing after it.", usage("contacts"))
         return ContactsListRequest()
     if action not in ("add", "remove"):
         raise _unknown_contacts_action(words[0])
     named = after.split(maxsplit=1)
     if not named:
-        raise UsageError(f"Which contact? Write its name after `{action}`.", _usage("contacts"))
+        raise UsageError(f"Which contact? Write its name after `{action}`.", usage("contacts"))
     typed, body = named[0], named[1] if len(named) > 1 else ""
     if action == "remove":
         if body.strip():
             raise UsageError(
                 "`/sms contacts remove` takes one name: remove contacts one at a time.",
-                _usage("contacts"),
+                usage("contacts"),
             )
         return ContactsRemoveRequest(unescape(typed).lower())
     name = _contact_name(typed, default_region)
@@ -298,7 +198,7 @@ def _unknown_contacts_action(word: str) -> UsageError:
     reason = f"I don't know `contacts {_shown(word)}`: use `add`, `list` or `remove`."
     if close:
         reason += f" Did you mean `/sms contacts {close}`?"
-    return UsageError(reason, _usage("contacts"))
+    return UsageError(reason, usage("contacts"))
 
 
 _ACTION_SYNONYMS = {
@@ -322,25 +222,25 @@ def _contact_name(typed: str, default_region: str | None) -> str:
         raise UsageError(
             "Put the contact's name first, then its numbers or mentions: "
             "`/sms contacts add oncall +2348031000010`.",
-            _usage("contacts"),
+            usage("contacts"),
         )
     name = unescape(typed).lower()
     if not _CONTACT_NAME.fullmatch(name):
         raise UsageError(
             f"“{_shown(typed)}” can't be a contact name: use 1–{MAX_CONTACT_NAME} letters, "
             "digits, `-`, `_` or `.`, starting with a letter.",
-            _usage("contacts"),
+            usage("contacts"),
         )
     if name in SUBCOMMANDS:
         raise UsageError(
-            f"“{name}” can't be a contact name: it is a subcommand.", _usage("contacts")
+            f"“{name}” can't be a contact name: it is a subcommand.", usage("contacts")
         )
     try:
         normalize(name, default_region)
     except InvalidNumber:
         return name
     raise UsageError(
-        f"“{name}” can't be a contact name: it reads as a phone number.", _usage("contacts")
+        f"“{name}” can't be a contact name: it reads as a phone number.", usage("contacts")
     )
 
 
@@ -355,7 +255,7 @@ def _parse_contact_members(
         raise UsageError(
             f"A contact can't contain another contact ({listed}): "
             "list its numbers and mentions instead.",
-            _usage("contacts"),
+            usage("contacts"),
         )
     leftover = body[start:].strip()
     if explicit or leftover:
@@ -366,10 +266,10 @@ def _parse_contact_members(
                 f"“{_shown(word)}” is not a phone number or a mention: "
                 "a contact holds only those, nothing after them."
             )
-        raise UsageError(reason, _usage("contacts"))
+        raise UsageError(reason, usage("contacts"))
     if not items:
         raise UsageError(
-            f"Who is `{name}`? Put phone numbers or @mentions after the name.", _usage("contacts")
+            f"Who is `{name}`? Put phone numbers or @mentions after the name.", usage("contacts")
         )
     numbers, users, groups, _ = _resolve(items, tokens, default_region, True, "contacts")
     return ContactsAddRequest(name, numbers, users, groups)
@@ -381,7 +281,7 @@ def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
     while match := _OPTION_AT_END.search(body):
         name = match["name"].lower()
         if name in found:
-            raise UsageError(f"`--{name}` is given twice.", _usage(kind))
+            raise UsageError(f"`--{name}` is given twice.", usage(kind))
         value = next((v for v in match.group("quoted", "datetime", "bare") if v is not None), "")
         if value.startswith(_DASHES):
             value = ""
@@ -391,12 +291,12 @@ def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
     sender = unescape(typed) if typed is not None else None
     if sender is not None:
         if not sender:
-            raise UsageError("`--from` needs a sender ID after it.", _usage(kind))
+            raise UsageError("`--from` needs a sender ID after it.", usage(kind))
         if len(sender) > MAX_SENDER_CHARS:
             raise UsageError(
                 f"The sender ID “{typed}” is {len(sender)} characters long; "
                 f"the most is {MAX_SENDER_CHARS}.",
-                _usage(kind),
+                usage(kind),
             )
     return body, sender, found.get("at")
 
@@ -530,7 +430,7 @@ def _resolve(
                     bad.append((index, exc))
     if bad:
         reason = _bad_numbers_reason(items, tokens, bad, default_region, explicit)
-        raise UsageError(reason, _usage(kind))
+        raise UsageError(reason, usage(kind))
     return tuple(numbers), tuple(users), tuple(groups), tuple(names)
 
 
@@ -646,7 +546,7 @@ def _parse_at(value: str, zone: ZoneInfo, now: datetime, kind: str) -> datetime:
         raise UsageError(
             f'“{shown}” is not a time I understand: write `--at "YYYY-MM-DD HH:MM"`, '
             'e.g. `--at "2025-01-31 09:00"`.',
-            _usage(kind),
+            usage(kind),
         ) from None
     when = wall.replace(tzinfo=zone)
     current = now if now.tzinfo is not None else now.replace(tzinfo=zone)
@@ -654,19 +554,19 @@ def _parse_at(value: str, zone: ZoneInfo, now: datetime, kind: str) -> datetime:
         if when < current:
             raise UsageError(
                 f"{shown} is in the past ({zone.key} time); pick a time in the future.",
-                _usage(kind),
+                usage(kind),
             )
         if when - current > MAX_SCHEDULE_AHEAD:
             raise UsageError(
                 f"{shown} is more than 30 days ahead; the gateway only schedules up to then.",
-                _usage(kind),
+                usage(kind),
             )
         exists = when.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
     except OverflowError:
-        raise UsageError(f"{shown} is too far away.", _usage(kind)) from None
+        raise UsageError(f"{shown} is too far away.", usage(kind)) from None
     if not exists:
         raise UsageError(
             f"{shown} does not exist in {zone.key} (the clocks skip it); pick another time.",
-            _usage(kind),
+            usage(kind),
         )
     return when
