@@ -9,7 +9,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -26,6 +25,15 @@ from listeners.commands.grammar.requests import (
     StatusRequest,
     UsageError,
 )
+from listeners.commands.grammar.scanner import (
+    DASHES,
+    QUOTES,
+    Item,
+    recipient_items,
+    scan_recipients,
+    split_commas,
+    token_end,
+)
 from listeners.commands.grammar.usage import (
     CONTACT_ACTIONS,
     MAX_MESSAGE_CHARS,
@@ -39,8 +47,6 @@ from sms.phones import InvalidNumber, normalize
 MAX_LISTED_BAD_NUMBERS = 10  # an error listing a thousand numbers helps nobody
 AT_FORMAT = "%Y-%m-%d %H:%M"
 MAX_CONTACT_NAME = 32
-_QUOTES = '"“”„'
-_DASHES = ("--", "—", "–")  # macOS and iOS turn a typed "--" into a dash
 _OPTION_AT_END = re.compile(
     r"""(?:^|\s)(?:--|—|–)(?P<name>from|at)
         (?:\s+(?:[\"“”„](?P<quoted>[^\"“”„]*)[\"“”„]
@@ -50,21 +56,6 @@ _OPTION_AT_END = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _OPTION_AT_START = re.compile(r"(?:--|—|–)(?:from|at)(?:\s|\Z)", re.IGNORECASE)
-_RECIPIENT_ITEM = re.compile(
-    r"""<@(?P<user>[UW][A-Z0-9]+)(?:\|[^>]*)?>
-      |<!subteam\^(?P<group>[A-Z0-9]+)(?:\|[^>]*)?>
-      |<tel:(?P<tel>[^|>]+)(?:\|[^>]*)?>
-      |(?P<phone>[0-9+().\-]*[0-9][0-9+().\-]*)""",
-    re.VERBOSE,
-)
-
-
-@dataclass(frozen=True)
-class _Item:
-    """One recipient as typed, before numbers are normalised."""
-
-    kind: Literal["number", "user", "group", "contact"]
-    value: str
 
 
 def parse(
@@ -102,7 +93,7 @@ def parse(
 
 
 def _unknown_subcommand(word: str, contacts: frozenset[str]) -> UsageError:
-    if _recipient_items(word, contacts=contacts) is not None:
+    if recipient_items(word, contacts=contacts) is not None:
         return UsageError(
             "Start with a subcommand, e.g. `/sms send`, then the recipients.",
             usage("send"),
@@ -135,7 +126,7 @@ def _parse_send(
     contacts: frozenset[str],
 ) -> SendRequest:
     body, sender_id, at = _split_options(body, kind)
-    items, tokens, message_start, explicit = _scan_recipients(body, contacts)
+    items, tokens, message_start, explicit = scan_recipients(body, contacts)
     raw_message = body[message_start:].strip()
     if not explicit:
         stray = _stray_list_reason(raw_message, contacts)
@@ -218,7 +209,7 @@ _CONTACT_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_.\-]{{0,{MAX_CONTACT_NAME - 1}}
 
 def _contact_name(typed: str, default_region: str | None) -> str:
     """A name that can never be mistaken for a subcommand, a number or a mention."""
-    if _recipient_items(typed) is not None:
+    if recipient_items(typed) is not None:
         raise UsageError(
             "Put the contact's name first, then its numbers or mentions: "
             "`/sms contacts add oncall +2348031000010`.",
@@ -248,7 +239,7 @@ def _parse_contact_members(
     name: str, body: str, default_region: str | None, contacts: frozenset[str]
 ) -> ContactsAddRequest:
     """Only numbers and mentions: a contact holds recipients, never a message or another contact."""
-    items, tokens, start, explicit = _scan_recipients(body, contacts)
+    items, tokens, start, explicit = scan_recipients(body, contacts)
     nested = sorted({item.value for item in items if item.kind == "contact"})
     if nested:
         listed = ", ".join(f"`{n}`" for n in nested)
@@ -261,7 +252,7 @@ def _parse_contact_members(
     if explicit or leftover:
         reason = None if explicit else _stray_list_reason(leftover, contacts)
         if reason is None:
-            word = leftover[: _token_end(leftover, 0)] if not explicit else "--"
+            word = leftover[: token_end(leftover, 0)] if not explicit else "--"
             reason = (
                 f"“{_shown(word)}” is not a phone number or a mention: "
                 "a contact holds only those, nothing after them."
@@ -283,7 +274,7 @@ def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
         if name in found:
             raise UsageError(f"`--{name}` is given twice.", usage(kind))
         value = next((v for v in match.group("quoted", "datetime", "bare") if v is not None), "")
-        if value.startswith(_DASHES):
+        if value.startswith(DASHES):
             value = ""
         found[name] = value.strip()
         body = body[: match.start()]
@@ -301,109 +292,8 @@ def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
     return body, sender, found.get("at")
 
 
-def _scan_recipients(
-    body: str, contacts: frozenset[str] = frozenset()
-) -> tuple[list[_Item], list[tuple[str, int]], int, bool]:
-    """Read recipients from the front until the first token that is not one.
-
-    A saved contact's name counts only unquoted: quotes are for numbers written with spaces.
-
-    Returns the items, the raw number tokens with their item index (for error hints), where the
-    message starts, and whether `--` marked that start explicitly.
-    """
-    items: list[_Item] = []
-    tokens: list[tuple[str, int]] = []
-    pos, end = 0, len(body)
-    while True:
-        while pos < end and body[pos].isspace():
-            pos += 1
-        if pos >= end:
-            return items, tokens, end, False
-        if body[pos] in _QUOTES:
-            close = _find_any(body, _QUOTES, pos + 1)
-            inner = body[pos + 1 : close] if close >= 0 else ""
-            after = close + 1
-            if close < 0 or (after < end and not body[after].isspace()):
-                return items, tokens, pos, False
-            found = _recipient_items(inner, allow_spaces=True)
-            if found is None:
-                return items, tokens, pos, False
-            tokens.append((inner.strip(), len(items)))
-            items.extend(found)
-            pos = after
-            continue
-        stop = _token_end(body, pos)
-        token = body[pos:stop]
-        if token in _DASHES:
-            return items, tokens, stop, True
-        found = _recipient_items(token, contacts=contacts)
-        if found is None:
-            return items, tokens, pos, False
-        tokens.append((token, len(items)))
-        items.extend(found)
-        pos = stop
-
-
-def _find_any(text: str, chars: str, start: int) -> int:
-    return next((i for i in range(start, len(text)) if text[i] in chars), -1)
-
-
-def _token_end(text: str, pos: int) -> int:
-    """End of the whitespace-delimited token at pos, treating `<…>` markup as one unit."""
-    while pos < len(text) and not text[pos].isspace():
-        if text[pos] == "<":
-            close = text.find(">", pos)
-            pos = close + 1 if close >= 0 else pos + 1
-        else:
-            pos += 1
-    return pos
-
-
-def _recipient_items(
-    token: str, *, allow_spaces: bool = False, contacts: frozenset[str] = frozenset()
-) -> list[_Item] | None:
-    """The recipients in one comma-separated token, or None when any part is not a recipient."""
-    items: list[_Item] = []
-    for part in _split_commas(token):
-        candidate = part.strip()
-        if not candidate:
-            continue
-        if allow_spaces and not candidate.startswith("<"):
-            candidate = "".join(candidate.split())
-        match = _RECIPIENT_ITEM.fullmatch(candidate)
-        if match is None:
-            if candidate.lower() in contacts:
-                items.append(_Item("contact", candidate.lower()))
-                continue
-            return None
-        if match["user"]:
-            items.append(_Item("user", match["user"]))
-        elif match["group"]:
-            items.append(_Item("group", match["group"]))
-        else:
-            items.append(_Item("number", match["tel"] or part.strip()))
-    return items or None
-
-
-def _split_commas(token: str) -> list[str]:
-    """Split on commas outside `<…>` markup, so a mention's label may hold a comma."""
-    parts: list[str] = []
-    current: list[str] = []
-    depth = 0
-    for ch in token:
-        depth += ch == "<"
-        depth -= ch == ">" and depth > 0
-        if ch == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(ch)
-    parts.append("".join(current))
-    return parts
-
-
 def _resolve(
-    items: list[_Item],
+    items: list[Item],
     tokens: list[tuple[str, int]],
     default_region: str | None,
     explicit: bool,
@@ -435,7 +325,7 @@ def _resolve(
 
 
 def _bad_numbers_reason(
-    items: list[_Item],
+    items: list[Item],
     tokens: list[tuple[str, int]],
     bad: list[tuple[int, InvalidNumber]],
     default_region: str | None,
@@ -458,7 +348,7 @@ def _bad_numbers_reason(
 
 
 def _looks_like_message_start(
-    items: list[_Item], tokens: list[tuple[str, int]], bad_index: int
+    items: list[Item], tokens: list[tuple[str, int]], bad_index: int
 ) -> bool:
     """Whether the last bad number may be the first word of the message, e.g. a code."""
     last_token, last_index = tokens[-1]
@@ -492,11 +382,11 @@ def _stray_list_reason(message: str, contacts: frozenset[str]) -> str | None:
 
     Such a list stops the recipients, so without this it would silently become the message.
     """
-    first = message[: _token_end(message, 0)] if message else ""
-    if "," not in first or first[0] in _QUOTES:
+    first = message[: token_end(message, 0)] if message else ""
+    if "," not in first or first[0] in QUOTES:
         return None
-    parts = [part for part in _split_commas(first) if part.strip()]
-    unknown = [p for p in parts if _recipient_items(p, contacts=contacts) is None]
+    parts = [part for part in split_commas(first) if part.strip()]
+    unknown = [p for p in parts if recipient_items(p, contacts=contacts) is None]
     if not unknown or len(unknown) == len(parts):
         return None
     word = unknown[0].strip()
@@ -512,7 +402,7 @@ def _stray_list_reason(message: str, contacts: frozenset[str]) -> str | None:
 
 def _close_contact(word: str, contacts: frozenset[str]) -> str | None:
     """The saved name a typo most likely meant, if one is close enough to suggest."""
-    typed = unescape(word).strip(_QUOTES).lower()  # a quoted name is message text, not a contact
+    typed = unescape(word).strip(QUOTES).lower()  # a quoted name is message text, not a contact
     close = difflib.get_close_matches(typed, sorted(contacts), n=1, cutoff=0.75)
     return close[0] if close else None
 
