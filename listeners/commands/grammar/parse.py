@@ -6,14 +6,21 @@ mentions as `<@U123|alice>` / `<!subteam^S123|@oncall>`. Every problem is a Usag
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from bot.mrkdwn import BROADCASTS, MARKUP, escape, to_plain_text, unescape
+from bot.mrkdwn import to_plain_text, unescape
+from listeners.commands.grammar.hints import (
+    bad_numbers_reason,
+    no_recipients_reason,
+    shown,
+    stray_list_reason,
+    unknown_contacts_action,
+    unknown_subcommand,
+)
 from listeners.commands.grammar.requests import (
     BalanceRequest,
     ContactsAddRequest,
@@ -27,15 +34,12 @@ from listeners.commands.grammar.requests import (
 )
 from listeners.commands.grammar.scanner import (
     DASHES,
-    QUOTES,
     Item,
     recipient_items,
     scan_recipients,
-    split_commas,
     token_end,
 )
 from listeners.commands.grammar.usage import (
-    CONTACT_ACTIONS,
     MAX_MESSAGE_CHARS,
     MAX_SCHEDULE_AHEAD,
     MAX_SENDER_CHARS,
@@ -44,7 +48,6 @@ from listeners.commands.grammar.usage import (
 )
 from sms.phones import InvalidNumber, normalize
 
-MAX_LISTED_BAD_NUMBERS = 10  # an error listing a thousand numbers helps nobody
 AT_FORMAT = "%Y-%m-%d %H:%M"
 MAX_CONTACT_NAME = 32
 _OPTION_AT_END = re.compile(
@@ -89,20 +92,7 @@ def parse(
         return _parse_send(subcommand, rest, default_region, zone, now, saved)
     if subcommand == "contacts":
         return _parse_contacts(rest, default_region, saved)
-    raise _unknown_subcommand(first, saved)
-
-
-def _unknown_subcommand(word: str, contacts: frozenset[str]) -> UsageError:
-    if recipient_items(word, contacts=contacts) is not None:
-        return UsageError(
-            "Start with a subcommand, e.g. `/sms send`, then the recipients.",
-            usage("send"),
-        )
-    close = difflib.get_close_matches(word.lower(), SUBCOMMANDS, n=1, cutoff=0.6)
-    reason = f"I don't know the subcommand “{word}”."
-    if close:
-        reason += f" Did you mean `{close[0]}`?"
-    return UsageError(reason, "Try `/sms help` to see what I can do.")
+    raise unknown_subcommand(first, saved)
 
 
 def _parse_status(rest: str) -> StatusRequest:
@@ -129,11 +119,11 @@ def _parse_send(
     items, tokens, message_start, explicit = scan_recipients(body, contacts)
     raw_message = body[message_start:].strip()
     if not explicit:
-        stray = _stray_list_reason(raw_message, contacts)
+        stray = stray_list_reason(raw_message, contacts)
         if stray:
             raise UsageError(stray, usage(kind))
     if not items:
-        raise UsageError(_no_recipients_reason(raw_message, contacts), usage(kind))
+        raise UsageError(no_recipients_reason(raw_message, contacts), usage(kind))
     if not explicit and _OPTION_AT_START.match(raw_message):
         raise UsageError(
             "Options go after the message: `--from` and `--at` must come last.", usage(kind)
@@ -165,7 +155,7 @@ def _parse_contacts(
             raise UsageError("`/sms contacts list` takes nothing after it.", usage("contacts"))
         return ContactsListRequest()
     if action not in ("add", "remove"):
-        raise _unknown_contacts_action(words[0])
+        raise unknown_contacts_action(words[0])
     named = after.split(maxsplit=1)
     if not named:
         raise UsageError(f"Which contact? Write its name after `{action}`.", usage("contacts"))
@@ -181,29 +171,6 @@ def _parse_contacts(
     return _parse_contact_members(name, body, default_region, contacts)
 
 
-def _unknown_contacts_action(word: str) -> UsageError:
-    lowered = unescape(word).lower()
-    close = _ACTION_SYNONYMS.get(lowered) or next(
-        iter(difflib.get_close_matches(lowered, CONTACT_ACTIONS, n=1, cutoff=0.6)), None
-    )
-    reason = f"I don't know `contacts {_shown(word)}`: use `add`, `list` or `remove`."
-    if close:
-        reason += f" Did you mean `/sms contacts {close}`?"
-    return UsageError(reason, usage("contacts"))
-
-
-_ACTION_SYNONYMS = {
-    "new": "add",
-    "save": "add",
-    "set": "add",
-    "create": "add",
-    "update": "add",
-    "ls": "list",
-    "show": "list",
-    "delete": "remove",
-    "del": "remove",
-    "rm": "remove",
-}
 _CONTACT_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_.\-]{{0,{MAX_CONTACT_NAME - 1}}}")
 
 
@@ -218,7 +185,7 @@ def _contact_name(typed: str, default_region: str | None) -> str:
     name = unescape(typed).lower()
     if not _CONTACT_NAME.fullmatch(name):
         raise UsageError(
-            f"“{_shown(typed)}” can't be a contact name: use 1–{MAX_CONTACT_NAME} letters, "
+            f"“{shown(typed)}” can't be a contact name: use 1–{MAX_CONTACT_NAME} letters, "
             "digits, `-`, `_` or `.`, starting with a letter.",
             usage("contacts"),
         )
@@ -250,11 +217,11 @@ def _parse_contact_members(
         )
     leftover = body[start:].strip()
     if explicit or leftover:
-        reason = None if explicit else _stray_list_reason(leftover, contacts)
+        reason = None if explicit else stray_list_reason(leftover, contacts)
         if reason is None:
             word = leftover[: token_end(leftover, 0)] if not explicit else "--"
             reason = (
-                f"“{_shown(word)}” is not a phone number or a mention: "
+                f"“{shown(word)}” is not a phone number or a mention: "
                 "a contact holds only those, nothing after them."
             )
         raise UsageError(reason, usage("contacts"))
@@ -319,112 +286,9 @@ def _resolve(
                 if all(str(exc) != str(seen) for _, seen in bad):
                     bad.append((index, exc))
     if bad:
-        reason = _bad_numbers_reason(items, tokens, bad, default_region, explicit)
+        reason = bad_numbers_reason(items, tokens, bad, default_region, explicit)
         raise UsageError(reason, usage(kind))
     return tuple(numbers), tuple(users), tuple(groups), tuple(names)
-
-
-def _bad_numbers_reason(
-    items: list[Item],
-    tokens: list[tuple[str, int]],
-    bad: list[tuple[int, InvalidNumber]],
-    default_region: str | None,
-    explicit: bool,
-) -> str:
-    lines = [f"• {escape(str(exc))}" for _, exc in bad[:MAX_LISTED_BAD_NUMBERS]]
-    if len(bad) > MAX_LISTED_BAD_NUMBERS:
-        lines.append(f"• …and {len(bad) - MAX_LISTED_BAD_NUMBERS} more")
-    head = "This number can't be used:" if len(bad) == 1 else "These numbers can't be used:"
-    hints: list[str] = []
-    joined = _spaced_number(tokens, {i for i, _ in bad}, default_region)
-    if joined:
-        hints.append(f'A number with spaces goes in quotes: `"{joined}"`.')
-    elif not explicit and _looks_like_message_start(items, tokens, bad[-1][0]):
-        hints.append(
-            "If the message starts with a number, put `--` before it: "
-            "`/sms send +2348031000010 -- 2FA code 1234`."
-        )
-    return "\n".join([head, *lines, *hints])
-
-
-def _looks_like_message_start(
-    items: list[Item], tokens: list[tuple[str, int]], bad_index: int
-) -> bool:
-    """Whether the last bad number may be the first word of the message, e.g. a code."""
-    last_token, last_index = tokens[-1]
-    return (
-        len(tokens) > 1
-        and bad_index == last_index == len(items) - 1
-        and "," not in last_token
-        and not last_token.startswith("+")
-    )
-
-
-def _spaced_number(
-    tokens: list[tuple[str, int]], bad: set[int], default_region: str | None
-) -> str | None:
-    """A valid number hiding in consecutive bad tokens, i.e. one typed with spaces, unquoted."""
-    for start in range(min(len(tokens), MAX_LISTED_BAD_NUMBERS)):
-        if tokens[start][1] not in bad:
-            continue
-        for stop in range(start + 2, min(start + 6, len(tokens)) + 1):
-            joined = " ".join(token for token, _ in tokens[start:stop])
-            try:
-                normalize(joined, default_region)
-            except InvalidNumber:
-                continue
-            return joined
-    return None
-
-
-def _stray_list_reason(message: str, contacts: frozenset[str]) -> str | None:
-    """Why a comma list that is partly recipients (`+234…,bobb`) is refused, else None.
-
-    Such a list stops the recipients, so without this it would silently become the message.
-    """
-    first = message[: token_end(message, 0)] if message else ""
-    if "," not in first or first[0] in QUOTES:
-        return None
-    parts = [part for part in split_commas(first) if part.strip()]
-    unknown = [p for p in parts if recipient_items(p, contacts=contacts) is None]
-    if not unknown or len(unknown) == len(parts):
-        return None
-    word = unknown[0].strip()
-    reason = (
-        f"“{_shown(word)}” in “{_shown(first)}” is not a phone number, a mention "
-        "or a saved contact."
-    )
-    close = _close_contact(word, contacts)
-    if close:
-        reason += f" Did you mean the contact `{close}`?"
-    return reason
-
-
-def _close_contact(word: str, contacts: frozenset[str]) -> str | None:
-    """The saved name a typo most likely meant, if one is close enough to suggest."""
-    typed = unescape(word).strip(QUOTES).lower()  # a quoted name is message text, not a contact
-    close = difflib.get_close_matches(typed, sorted(contacts), n=1, cutoff=0.75)
-    return close[0] if close else None
-
-
-def _shown(text: str) -> str:
-    """What the user typed, safe to quote back: mentions read as names, entities kept escaped."""
-    return escape(to_plain_text(text))
-
-
-def _no_recipients_reason(message: str, contacts: frozenset[str] = frozenset()) -> str:
-    first = message.split()[0] if message.split() else ""
-    markup = MARKUP.fullmatch(first)
-    if markup and (markup[1].startswith("#") or markup[1].lstrip("!") in BROADCASTS):
-        return (
-            f"{to_plain_text(first)} can't get an SMS: "
-            "name people, user groups or phone numbers instead."
-        )
-    reason = "Who should get it? Put phone numbers, @mentions or saved contacts before the message."
-    close = _close_contact(first, contacts) if first else None
-    if close:
-        reason += f" Did you mean the contact `{close}`?"
-    return reason
 
 
 def _parse_at(value: str, zone: ZoneInfo, now: datetime, kind: str) -> datetime:
