@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from listeners.commands.grammar.hints import (
     unknown_contacts_action,
     unknown_subcommand,
 )
+from listeners.commands.grammar.options import OPTION_AT_START, split_options
 from listeners.commands.grammar.requests import (
     BalanceRequest,
     ContactsAddRequest,
@@ -32,33 +33,13 @@ from listeners.commands.grammar.requests import (
     StatusRequest,
     UsageError,
 )
-from listeners.commands.grammar.scanner import (
-    DASHES,
-    Item,
-    recipient_items,
-    scan_recipients,
-    token_end,
-)
-from listeners.commands.grammar.usage import (
-    MAX_MESSAGE_CHARS,
-    MAX_SCHEDULE_AHEAD,
-    MAX_SENDER_CHARS,
-    SUBCOMMANDS,
-    usage,
-)
+from listeners.commands.grammar.scanner import Item, recipient_items, scan_recipients, token_end
+from listeners.commands.grammar.schedule import parse_at
+from listeners.commands.grammar.usage import MAX_MESSAGE_CHARS, SUBCOMMANDS, usage
 from sms.phones import InvalidNumber, normalize
 
-AT_FORMAT = "%Y-%m-%d %H:%M"
 MAX_CONTACT_NAME = 32
-_OPTION_AT_END = re.compile(
-    r"""(?:^|\s)(?:--|—|–)(?P<name>from|at)
-        (?:\s+(?:[\"“”„](?P<quoted>[^\"“”„]*)[\"“”„]
-                |(?P<datetime>\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2})
-                |(?P<bare>\S+)))?
-        \s*\Z""",
-    re.IGNORECASE | re.VERBOSE,
-)
-_OPTION_AT_START = re.compile(r"(?:--|—|–)(?:from|at)(?:\s|\Z)", re.IGNORECASE)
+_CONTACT_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_.\-]{{0,{MAX_CONTACT_NAME - 1}}}")
 
 
 def parse(
@@ -96,6 +77,7 @@ def parse(
 
 
 def _parse_status(rest: str) -> StatusRequest:
+    """A msgId stays a string of digits: a leading zero is part of the gateway's id."""
     words = rest.split()
     if not words:
         return StatusRequest(None)
@@ -115,7 +97,7 @@ def _parse_send(
     now: datetime,
     contacts: frozenset[str],
 ) -> SendRequest:
-    body, sender_id, at = _split_options(body, kind)
+    body, sender_id, at = split_options(body, kind)
     items, tokens, message_start, explicit = scan_recipients(body, contacts)
     raw_message = body[message_start:].strip()
     if not explicit:
@@ -124,7 +106,7 @@ def _parse_send(
             raise UsageError(stray, usage(kind))
     if not items:
         raise UsageError(no_recipients_reason(raw_message, contacts), usage(kind))
-    if not explicit and _OPTION_AT_START.match(raw_message):
+    if not explicit and OPTION_AT_START.match(raw_message):
         raise UsageError(
             "Options go after the message: `--from` and `--at` must come last.", usage(kind)
         )
@@ -139,7 +121,7 @@ def _parse_send(
             f"{MAX_MESSAGE_CHARS}.",
             usage(kind),
         )
-    send_at = _parse_at(at, zone, now, kind) if at is not None else None
+    send_at = parse_at(at, zone, now, kind) if at is not None else None
     return SendRequest(kind, numbers, users, groups, message, sender_id, send_at, names)
 
 
@@ -169,9 +151,6 @@ def _parse_contacts(
         return ContactsRemoveRequest(unescape(typed).lower())
     name = _contact_name(typed, default_region)
     return _parse_contact_members(name, body, default_region, contacts)
-
-
-_CONTACT_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_.\-]{{0,{MAX_CONTACT_NAME - 1}}}")
 
 
 def _contact_name(typed: str, default_region: str | None) -> str:
@@ -233,32 +212,6 @@ def _parse_contact_members(
     return ContactsAddRequest(name, numbers, users, groups)
 
 
-def _split_options(body: str, kind: str) -> tuple[str, str | None, str | None]:
-    """Peel `--from X` / `--at "…"` off the end of the text, in either order, once each."""
-    found: dict[str, str] = {}
-    while match := _OPTION_AT_END.search(body):
-        name = match["name"].lower()
-        if name in found:
-            raise UsageError(f"`--{name}` is given twice.", usage(kind))
-        value = next((v for v in match.group("quoted", "datetime", "bare") if v is not None), "")
-        if value.startswith(DASHES):
-            value = ""
-        found[name] = value.strip()
-        body = body[: match.start()]
-    typed = found.get("from")
-    sender = unescape(typed) if typed is not None else None
-    if sender is not None:
-        if not sender:
-            raise UsageError("`--from` needs a sender ID after it.", usage(kind))
-        if len(sender) > MAX_SENDER_CHARS:
-            raise UsageError(
-                f"The sender ID “{typed}” is {len(sender)} characters long; "
-                f"the most is {MAX_SENDER_CHARS}.",
-                usage(kind),
-            )
-    return body, sender, found.get("at")
-
-
 def _resolve(
     items: list[Item],
     tokens: list[tuple[str, int]],
@@ -289,38 +242,3 @@ def _resolve(
         reason = bad_numbers_reason(items, tokens, bad, default_region, explicit)
         raise UsageError(reason, usage(kind))
     return tuple(numbers), tuple(users), tuple(groups), tuple(names)
-
-
-def _parse_at(value: str, zone: ZoneInfo, now: datetime, kind: str) -> datetime:
-    """`--at` as wall time in the user's zone, between now and 30 days ahead."""
-    shown = value
-    try:
-        wall = datetime.strptime(" ".join(value.split()), AT_FORMAT)
-    except ValueError:
-        raise UsageError(
-            f'“{shown}” is not a time I understand: write `--at "YYYY-MM-DD HH:MM"`, '
-            'e.g. `--at "2025-01-31 09:00"`.',
-            usage(kind),
-        ) from None
-    when = wall.replace(tzinfo=zone)
-    current = now if now.tzinfo is not None else now.replace(tzinfo=zone)
-    try:
-        if when < current:
-            raise UsageError(
-                f"{shown} is in the past ({zone.key} time); pick a time in the future.",
-                usage(kind),
-            )
-        if when - current > MAX_SCHEDULE_AHEAD:
-            raise UsageError(
-                f"{shown} is more than 30 days ahead; the gateway only schedules up to then.",
-                usage(kind),
-            )
-        exists = when.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
-    except OverflowError:
-        raise UsageError(f"{shown} is too far away.", usage(kind)) from None
-    if not exists:
-        raise UsageError(
-            f"{shown} does not exist in {zone.key} (the clocks skip it); pick another time.",
-            usage(kind),
-        )
-    return when
