@@ -1,9 +1,9 @@
-"""How many SMS parts a text costs, shared by everything that tells a sender before they pay.
+"""How many SMS parts a text costs: one count for the send confirmation, alert texts and any
+compose view, so each tells the sender the same price.
 
-The GSM 03.38 alphabet is spelled out here rather than taken from the `gsm0338` codec: that
-package (1.1.0) reads U+001B ESC as a character, which would change what is counted as GSM-7;
-only its private encoding map could answer "is this character GSM-7" without an encode per
-character; its incremental codec is broken; and the two tables below are all that is needed.
+The GSM 03.38 alphabet is spelled out below rather than taken from the `gsm0338` codec (1.1.0):
+it encodes U+001B ESC as a character, which would change what counts as GSM-7; asking it "is
+this GSM-7?" takes its private map or an encode per character; its incremental codec is broken.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from listeners.commands.grammar.usage import CONTACT_ACTIONS, SUBCOMMANDS, usage
 from sms.phones import InvalidNumber, normalize
 
 MAX_LISTED_BAD_NUMBERS = 10  # an error listing a thousand numbers helps nobody
-# Words people reach for instead of add/list/remove; too far apart for difflib to match.
+# What people type for add/list/remove; most are too unlike those words for difflib to find.
 _ACTION_SYNONYMS = {
     "new": "add",
     "save": "add",
