@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.mrkdwn import escape
 from sms import phones
 from sms.delivery import State
 from storage import Recipient, SendView
@@ -53,11 +54,6 @@ MAX_CONTENT = 2800
 class Message:
     text: str
     blocks: list[dict[str, Any]]
-
-
-def escape(text: str) -> str:
-    """Slack's three control characters, so user text is shown and never interpreted."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def number_formatter(mask: bool) -> Callable[[str], str]:

@@ -1,12 +1,21 @@
-"""How many SMS parts a message costs (GSM-7 or UCS-2)."""
+"""How many SMS parts a text costs: one count for the send confirmation, alert texts and any
+compose view, so each tells the sender the same price.
+
+The GSM 03.38 alphabet is spelled out below rather than taken from the `gsm0338` codec (1.1.0):
+it encodes U+001B ESC as a character, which would change what counts as GSM-7; asking it "is
+this GSM-7?" takes its private map or an encode per character; its incremental codec is broken.
+"""
 
 from __future__ import annotations
+
+GSM_SINGLE, GSM_PER_PART = 160, 153  # septets; a split part gives 7 to the concatenation header
+UCS2_SINGLE, UCS2_PER_PART = 70, 67  # UTF-16 code units
 
 _GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-_GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+_GSM_EXTENSION = frozenset("^{}\\[~]|€\f")  # sent as ESC + character: two septets
 
 
 def segments(message: str) -> int:
@@ -18,10 +27,10 @@ def segments(message: str) -> int:
     """
     if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in message):
         widths = [2 if ch in _GSM_EXTENSION else 1 for ch in message]
-        single, per_part = 160, 153
+        single, per_part = GSM_SINGLE, GSM_PER_PART
     else:
         widths = [2 if ord(ch) > 0xFFFF else 1 for ch in message]
-        single, per_part = 70, 67
+        single, per_part = UCS2_SINGLE, UCS2_PER_PART
     if sum(widths) <= single:
         return 1
     parts, used = 1, 0

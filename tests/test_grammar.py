@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,7 +26,6 @@ from listeners.commands.grammar import (
     UsageError,
     parse,
 )
-from sms.parts import segments
 
 LAGOS = ZoneInfo("Africa/Lagos")
 NOW = datetime(2025, 1, 10, 12, 0, 30, tzinfo=LAGOS)
@@ -783,64 +781,3 @@ def test_a_well_formed_send_round_trips(numbers: list[str], message: str) -> Non
         return
     assert set(request.recipients) == {n.removeprefix("+") for n in numbers}
     assert request.message == message.strip()
-
-
-# segments
-
-
-@pytest.mark.parametrize(
-    ("length", "parts"), [(1, 1), (160, 1), (161, 2), (306, 2), (307, 3), (459, 3), (460, 4)]
-)
-def test_gsm_text_fits_160_in_one_part_then_153_per_part(length: int, parts: int) -> None:
-    assert segments("a" * length) == parts
-
-
-@pytest.mark.parametrize(
-    ("length", "parts"), [(1, 1), (70, 1), (71, 2), (134, 2), (135, 3), (201, 3), (202, 4)]
-)
-def test_ucs2_text_fits_70_in_one_part_then_67_per_part(length: int, parts: int) -> None:
-    assert segments("ж" * length) == parts
-
-
-def test_gsm_extension_characters_count_twice() -> None:
-    assert segments("€" * 80) == 1
-    assert segments("€" * 81) == 2
-    assert segments("[" + "a" * 158) == 1
-    assert segments("[" + "a" * 159) == 2
-
-
-def test_an_extension_character_never_straddles_two_parts() -> None:
-    # 306 septets would fit two parts, but the "€" cannot be split across the first boundary.
-    assert segments("a" * 152 + "€" + "a" * 152) == 3
-
-
-def test_one_character_outside_gsm_makes_the_whole_message_ucs2() -> None:
-    assert segments("a" * 70 + "ç") == 2
-    assert segments("【ACME】" + "a" * 64) == 1
-    assert segments("【ACME】" + "a" * 65) == 2
-
-
-def test_gsm_accented_letters_stay_gsm() -> None:
-    assert segments("é" * 160) == 1
-
-
-def test_emoji_take_two_ucs2_units_and_are_never_split() -> None:
-    assert segments("😀" * 35) == 1
-    assert segments("😀" * 36) == 2
-    # 134 units would fit two parts, but the emoji cannot be split across the first boundary.
-    assert segments("a" * 66 + "😀" + "a" * 66) == 3
-
-
-def test_empty_message_is_one_part() -> None:
-    assert segments("") == 1
-
-
-@given(st.text(alphabet="abcXYZ 0123456789.,!?@$\n", max_size=1000))
-def test_plain_gsm_text_segments_match_the_formula(message: str) -> None:
-    expected = 1 if len(message) <= 160 else math.ceil(len(message) / 153)
-    assert segments(message) == expected
-
-
-@given(st.text(max_size=400), st.text(max_size=400))
-def test_longer_text_never_needs_fewer_parts(head: str, tail: str) -> None:
-    assert segments(head + tail) >= segments(head) >= 1

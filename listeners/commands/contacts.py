@@ -14,7 +14,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 
 from bot.config import Settings
 from bot.inflight import InFlight
-from bot.render import escape, number_formatter
+from bot.mrkdwn import escape
+from bot.render import number_formatter
 from listeners.asker import Asker, answering
 from listeners.commands.grammar import (
     ContactsAddRequest,

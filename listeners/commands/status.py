@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot import render
+from bot import mrkdwn, render
 from bot.config import Settings
 from bot.gateway import GatewayError
 from bot.inflight import InFlight
@@ -94,7 +94,7 @@ async def _status(
         icon = render.ICONS[recipient.state]
         line = f"{icon} {show(recipient.mobile)} {recipient.state}"
         if recipient.reason:
-            line += f" — {render.escape(recipient.reason)}"
+            line += f" — {mrkdwn.escape(recipient.reason)}"
         lines.append(line)
     if len(send.recipients) > 50:
         lines.append(f"…and {len(send.recipients) - 50} more")
