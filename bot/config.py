@@ -188,7 +188,9 @@ class _Reader:
         parse: Callable[[str], T],
         default: str | None = None,
         required: bool = False,
+        secret: bool = False,
     ) -> T | None:
+        """The parsed value; a problem names the variable and the rule, and never a secret."""
         self.names.append(name)
         raw = self.env.get(name)
         if raw is None or raw.strip() == "":
@@ -201,7 +203,8 @@ class _Reader:
         try:
             return parse(raw.strip())
         except ValueError as error:
-            self.problems.append(f"{name}={raw!r} is not valid: {error}")
+            shown = name if secret else f"{name}={raw!r}"
+            self.problems.append(f"{shown} is not valid: {error}")
             return None
 
 
@@ -215,17 +218,19 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
 
 
 def _read_all(read: _Reader, need_slack: bool, need_gateway: bool = True) -> dict[str, object]:
-    app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"))
+    app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"), secret=True)
     return dict(
-        slack_bot_token=read.get("SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=need_slack),
+        slack_bot_token=read.get(
+            "SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=need_slack, secret=True
+        ),
         slack_signing_secret=read.get(
-            "SLACK_SIGNING_SECRET", str, required=need_slack and not app_token
+            "SLACK_SIGNING_SECRET", str, required=need_slack and not app_token, secret=True
         ),
         slack_app_token=app_token,
         slack_api_url=read.get("SLACK_API_URL", _slack_url, "https://slack.com/api/"),
         sms_api_url=read.get("SMS_API_URL", _url, required=need_gateway),
         sms_app_key=read.get("SMS_APP_KEY", str, required=need_gateway),
-        sms_app_secret=read.get("SMS_APP_SECRET", str, required=need_gateway),
+        sms_app_secret=read.get("SMS_APP_SECRET", str, required=need_gateway, secret=True),
         sms_report_path=read.get("SMS_REPORT_PATH", _path, "/sms/reports"),
         database_path=read.get("DATABASE_PATH", Path, "smsbot.db"),
         host=read.get("HOST", str, "0.0.0.0"),

@@ -107,6 +107,22 @@ async def test_bot_token_of_the_wrong_kind_is_refused(tmp_path: Path) -> None:
     assert "xoxb-" in run.problems[0]
 
 
+async def test_a_malformed_token_is_named_without_printing_its_value(tmp_path: Path) -> None:
+    user_token, app_token = "xoxp-12345-user-token-value", "xoxb-67890-not-an-app-token"
+    env = {
+        "SLACK_BOT_TOKEN": user_token,
+        "SLACK_APP_TOKEN": app_token,
+        "SLACK_SIGNING_SECRET": "s",
+        **gateway_env("http://gw"),
+    }
+    run = await smsbot(tmp_path, "serve", env=env)
+    assert run.code == 2
+    assert [line.split()[1] for line in run.problems] == ["SLACK_APP_TOKEN", "SLACK_BOT_TOKEN"]
+    assert "xoxb-" in run.stderr and "xapp-" in run.stderr, "the rule is still said"
+    for secret in (user_token, app_token, "12345", "67890"):
+        assert secret not in run.stderr + run.stdout
+
+
 async def test_unreachable_gateway_is_one_line_not_a_traceback(tmp_path: Path) -> None:
     run = await smsbot(tmp_path, "balance", env=gateway_env("http://127.0.0.1:9"))
     assert run.code == 1
