@@ -82,14 +82,18 @@ class Guard:
             if not await self._in_any(user_id, groups):
                 return self._refuse(user_id, channel_id, "user", NOT_ALLOWED)
         if recipients > settings.sms_max_recipients:
-            return self._refuse(
-                user_id,
-                channel_id,
-                "recipients",
-                f"That is {recipients} recipients; one command may reach at most "
-                f"{settings.sms_max_recipients} (SMS_MAX_RECIPIENTS). Nothing was sent.",
-            )
+            return self.too_many(user_id, channel_id, recipients)
         return None
+
+    def too_many(self, user_id: str, channel_id: str, recipients: int) -> str:
+        """The refusal for more recipients than SMS_MAX_RECIPIENTS."""
+        return self._refuse(
+            user_id,
+            channel_id,
+            "recipients",
+            f"That is {recipients} recipients; one command may reach at most "
+            f"{self.settings.sms_max_recipients} (SMS_MAX_RECIPIENTS). Nothing was sent.",
+        )
 
     async def _in_any(self, user_id: str, groups: frozenset[str]) -> bool:
         for group in sorted(groups):

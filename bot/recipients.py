@@ -16,6 +16,18 @@ from storage.contacts import Contacts
 LOOKUPS_AT_ONCE = 8
 
 
+class TooMany(Exception):
+    """More recipients named than one command may text, counted before any profile is read.
+
+    Reading a thousand-member group's profiles to then refuse the send would spend Slack's
+    rate limit and read personal data for nothing.
+    """
+
+    def __init__(self, count: int) -> None:
+        super().__init__(f"{count} recipients named")
+        self.count = count
+
+
 @dataclass(frozen=True)
 class Target:
     mobile: str
@@ -47,8 +59,13 @@ async def resolve(
     team_id: str,
     directory: Directory,
     contacts: Contacts,
+    most: int | None = None,
 ) -> Resolved:
-    """Expand everything named into phone numbers, collecting what could not be used."""
+    """Expand everything named into phone numbers, collecting what could not be used.
+
+    With `most`, raises TooMany when the distinct numbers and people named (user groups
+    expanded) are more than that, before any person's profile is looked up.
+    """
     resolved = Resolved()
     all_numbers, all_users, all_groups = list(numbers), list(users), list(groups)
     saved = await contacts.get(team_id, contact_names) if contact_names else {}
@@ -69,6 +86,9 @@ async def resolve(
         if not members:
             resolved.problems.append(f"<!subteam^{group}> has no members.")
         all_users += members
+    named = len(dict.fromkeys(all_numbers)) + len(dict.fromkeys(all_users))
+    if most is not None and named > most:
+        raise TooMany(named)
     for number in all_numbers:
         resolved.add(Target(number))
     limit = asyncio.Semaphore(LOOKUPS_AT_ONCE)

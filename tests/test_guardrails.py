@@ -73,6 +73,20 @@ async def test_more_recipients_than_allowed_are_refused_before_sending(
     assert system.gateway.requests == []
 
 
+async def test_a_group_larger_than_allowed_is_refused_before_any_profile_is_read(
+    make_system: SystemFactory,
+):
+    system = await make_system(env={"SMS_MAX_RECIPIENTS": "3"})
+    members = [f"U0M{n:03d}" for n in range(5)]
+    system.slack.groups["S0ALL"] = members
+    for n, user in enumerate(members):
+        system.slack.users[user] = {"phone": f"+23480310001{n:02d}"}
+    words = await refused_with(system, "page <!subteam^S0ALL|@everyone-oncall> db down")
+    assert "5 recipients" in words and "at most 3" in words
+    assert system.slack.calls_to("users.info") == []
+    assert system.gateway.requests == []
+
+
 async def test_refusals_are_counted_in_metrics(make_system: SystemFactory):
     system = await make_system(env={"SMS_ALLOWED_CHANNELS": "C0OPS"})
     await refused_with(system, f"send {NUMBER} hi")

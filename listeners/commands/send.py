@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.directory import Directory
 from bot.guard import Guard
 from bot.inflight import InFlight
-from bot.recipients import resolve
+from bot.recipients import TooMany, resolve
 from bot.services import Services
 from listeners.asker import Asker, answering
 from listeners.commands.grammar import SendRequest
@@ -46,15 +46,20 @@ async def send_sms(
             await ack(text=refused)
             return
         await ack(text=acknowledgement(sms_request))
-        resolved = await resolve(
-            numbers=sms_request.recipients,
-            users=sms_request.user_mentions,
-            groups=sms_request.group_mentions,
-            contact_names=sms_request.contacts,
-            team_id=asker.team_id,
-            directory=directory,
-            contacts=contacts,
-        )
+        try:
+            resolved = await resolve(
+                numbers=sms_request.recipients,
+                users=sms_request.user_mentions,
+                groups=sms_request.group_mentions,
+                contact_names=sms_request.contacts,
+                team_id=asker.team_id,
+                directory=directory,
+                contacts=contacts,
+                most=settings.sms_max_recipients,
+            )
+        except TooMany as error:
+            await asker.tell(guard.too_many(asker.user_id, asker.channel_id, error.count))
+            return
         if not resolved.targets:
             await asker.tell(":x: Nothing was sent: " + " ".join(resolved.problems))
             return
