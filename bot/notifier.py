@@ -26,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.metrics import Metrics
 from sms.delivery import State
-from storage import Pending, SendView, Store
+from storage import Outbox, Pending, Sends, SendView
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ def _error(error: SlackApiError) -> str:
 class Notifier:
     def __init__(
         self,
-        store: Store,
+        sends: Sends,
+        outbox: Outbox,
         client: AsyncWebClient,
         metrics: Metrics,
         *,
@@ -71,7 +72,8 @@ class Notifier:
         mask: bool,
         clock: Callable[[], datetime],
     ) -> None:
-        self.store = store
+        self.sends = sends
+        self.outbox = outbox
         self.client = client
         self.metrics = metrics
         self.interval = interval
@@ -102,20 +104,20 @@ class Notifier:
 
     async def drain(self) -> None:
         """Rounds until nothing is due or a round changes nothing: for shutdown, under a limit."""
-        before = await self.store.pending_updates(due=self.clock())
+        before = await self.outbox.pending(due=self.clock())
         while before:
             await self.flush()
-            after = await self.store.pending_updates(due=self.clock())
+            after = await self.outbox.pending(due=self.clock())
             if after == before:
                 return
             before = after
 
     async def flush(self) -> None:
         """One round over the outbox rows that are due."""
-        for pending in await self.store.pending_updates(due=self.clock()):
-            send = await self.store.load_send(pending.send_id)
+        for pending in await self.outbox.pending(due=self.clock()):
+            send = await self.sends.load(pending.send_id)
             if send is None:
-                await self.store.drop_update(pending.send_id)
+                await self.outbox.drop(pending.send_id)
             elif send.message_ts is None:
                 if self._orphaned(send):
                     await self._repost(send, "never posted")
@@ -131,7 +133,7 @@ class Notifier:
         except Exception as error:
             await self._handle_failure(send, pending, "chat.update", type(error).__name__, error)
             return
-        await self.store.mark_updated(send.id, pending.version)
+        await self.outbox.mark_updated(send.id, pending.version)
 
     async def _handle_failure(
         self, send: SendView, pending: Pending, method: str, code: str, error: Exception
@@ -147,15 +149,15 @@ class Notifier:
         elif code in TOKEN_DEAD:
             log.error("Slack token unusable (%s): update of send %s dropped", code, send.id)
             self.metrics.slack_dropped.labels(code).inc()
-            await self.store.drop_update(send.id)
+            await self.outbox.drop(send.id)
         elif pending.attempts + 1 >= MAX_ATTEMPTS:
             log.error("giving up on send %s after %d attempts (%s)", send.id, MAX_ATTEMPTS, code)
             self.metrics.slack_dropped.labels(code).inc()
-            await self.store.drop_update(send.id)
+            await self.outbox.drop(send.id)
         else:
             delay = min(self.interval * 2 ** (pending.attempts + 1), MAX_BACKOFF)
             log.warning("update of send %s failed (%s); again in %.1fs", send.id, error, delay)
-            await self.store.defer_update(send.id, self.clock() + timedelta(seconds=delay))
+            await self.outbox.defer(send.id, self.clock() + timedelta(seconds=delay))
 
     async def _repost(self, send: SendView, reason: str) -> None:
         """Post the tracked message anew (in the channel, or the DM if the channel refuses)."""
@@ -166,7 +168,7 @@ class Notifier:
             self.metrics.slack_errors.labels("chat.postMessage", code).inc()
             self.metrics.slack_dropped.labels(code).inc()
             log.error("send %s: no place takes its message (%s, then %s)", send.id, reason, code)
-            await self.store.drop_update(send.id)
+            await self.outbox.drop(send.id)
 
     def _orphaned(self, send: SendView) -> bool:
         """A send stored but never posted: the command that made it died before posting."""
@@ -209,7 +211,7 @@ class Notifier:
         ids = [r.id for r in failed]
         reply = render.failure_reply(failed, mask=self.mask)
         await self.pace(send.message_channel)
-        await self.store.mark_announced(ids)  # last thing before the post: the window is small
+        await self.outbox.mark_announced(ids)  # last thing before the post: the window is small
         try:
             await self.client.chat_postMessage(
                 channel=send.message_channel,
@@ -222,7 +224,7 @@ class Notifier:
             log.warning("thread reply for send %s not posted: %s", send.id, _error(error))
             return
         except Exception:
-            await self.store.mark_announced(ids, announced=False)
+            await self.outbox.mark_announced(ids, announced=False)
             raise
         self.metrics.slack_updates.labels("chat.postMessage").inc()
 
@@ -231,8 +233,8 @@ class Notifier:
 
         Raises SlackApiError when neither place takes it.
         """
-        version = await self.store.outbox_version(send_id)
-        send = await self.store.load_send(send_id)
+        version = await self.outbox.version(send_id)
+        send = await self.sends.load(send_id)
         assert send is not None
         message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
         notice = None
@@ -261,6 +263,6 @@ class Notifier:
             r.state == State.FAILED and not r.announced for r in send.recipients
         )
         shown = None if unsaid else version
-        await self.store.set_tracked_message(send_id, posted.channel, posted.ts, notice, shown)
+        await self.outbox.set_tracked_message(send_id, posted.channel, posted.ts, notice, shown)
         self.poke()
         return posted

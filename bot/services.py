@@ -15,14 +15,18 @@ from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.poller import Poller
-from storage import Store
-from storage.contacts import Contacts
+from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     store: Store
+    sends: Sends
+    reports: Reports
+    outbox: Outbox
+    polling: Polling
+    pages: Pages
     gateway: GatewayClient
     notifier: Notifier
     poller: Poller

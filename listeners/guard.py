@@ -45,7 +45,7 @@ async def before_sending(context: CommandContext) -> str | None:
     if users is not None and groups is None and context.user_id not in users:
         return _refuse(context, "user", "You are not on the list of people who may send SMS.")
     now = context.services.clock()
-    recent = await context.services.store.sends_since(context.user_id, now - WINDOW)
+    recent = await context.services.sends.created_since(context.user_id, now - WINDOW)
     if len(recent) >= settings.sms_rate_limit:
         oldest = datetime.fromisoformat(recent[-settings.sms_rate_limit])
         wait = max(1, int((oldest + WINDOW - now).total_seconds() // 60) + 1)

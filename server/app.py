@@ -29,8 +29,7 @@ from bot.notifier import Notifier
 from bot.poller import Poller
 from bot.services import SERVICES, Services
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
-from storage import Store
-from storage.contacts import Contacts
+from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +55,13 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     metrics = Metrics()
     store = Store(settings.database_path, clock)
     await store.open()
+    sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
+    polling, pages = Polling(store), Pages(store)
     session = aiohttp.ClientSession()
     client = web_client(settings)
     notifier = Notifier(
-        store,
+        sends,
+        outbox,
         client,
         metrics,
         interval=settings.sms_update_interval,
@@ -75,7 +77,8 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         metrics_hook=metrics.gateway_error,
     )
     poller = Poller(
-        store,
+        reports,
+        polling,
         gateway,
         notifier,
         metrics,
@@ -86,6 +89,11 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     services = Services(
         settings=settings,
         store=store,
+        sends=sends,
+        reports=reports,
+        outbox=outbox,
+        polling=polling,
+        pages=pages,
         gateway=gateway,
         notifier=notifier,
         poller=poller,
@@ -100,7 +108,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         contacts=Contacts(store, clock),
     )
     escalator = Escalator(
-        store,
+        pages,
         client,
         metrics,
         notifier.pace,
@@ -151,7 +159,7 @@ async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:
         await services.store.ping()
-        pending = len(await services.store.pending_updates())
+        pending = len(await services.outbox.pending())
     except Exception as error:
         log.warning("health check failed: %s", error)
         return web.json_response({"ok": False, "database": str(error)}, status=503)
@@ -163,7 +171,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = services.metrics.render(await services.store.state_counts())
+    body = services.metrics.render(await services.sends.state_counts())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

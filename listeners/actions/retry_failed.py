@@ -42,12 +42,12 @@ async def _retry(context: CommandContext, send_id: int) -> None:
     if refused:
         await context.tell(refused)
         return
-    store = context.services.store
-    original = await store.load_send(send_id)
+    services = context.services
+    original = await services.sends.load(send_id)
     if original is None:
         await context.tell("That page is no longer in my records.")
         return
-    again = await store.claim_retry(send_id)
+    again = await services.pages.claim_retry(send_id)
     if not again:
         await context.tell(
             "Nothing to retry: everyone on that page was delivered since, or it was retried."
@@ -55,7 +55,7 @@ async def _retry(context: CommandContext, send_id: int) -> None:
         return
     refused = await guard.after_resolving(context, len(again))
     if refused:
-        await store.mark_escalated([r.id for r in again])
+        await services.pages.mark_escalated([r.id for r in again])
         await context.tell(refused)
         return
     send = NewSend(

@@ -47,18 +47,18 @@ def _may_see(send: SendView, context: CommandContext) -> bool:
 
 
 async def handle(request: StatusRequest, context: CommandContext) -> None:
-    store = context.services.store
+    sends = context.services.sends
     if request.msg_id is None:
-        await context.tell(_recent_lines(await store.recent_sends(context.channel_id, RECENT)))
+        await context.tell(_recent_lines(await sends.recent(context.channel_id, RECENT)))
         return
-    send = await store.find_send(request.msg_id)
+    send = await sends.find(request.msg_id)
     if send is None or not _may_see(send, context):
         await context.tell(
             f"I have no SMS with msgId {request.msg_id} from this channel in my records."
         )
         return
     problem = await _refresh(context, send)
-    send = await store.load_send(send.id) or send
+    send = await sends.load(send.id) or send
     # Full numbers are for the person who sent them; everyone else sees the channel's view.
     show = (
         phones.display
