@@ -8,7 +8,7 @@ mentioning the sender and the person paged, with the reason and a "Retry failed"
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.metrics import Metrics
+from bot.notifier import Pacer
 from bot.periodic import every
 from sms.delivery import State
 from storage import Pages, Recipient, SendView
@@ -37,7 +38,7 @@ class Escalator:
         pages: Pages,
         client: AsyncWebClient,
         metrics: Metrics,
-        pace: Callable[[str], Awaitable[None]],
+        pacer: Pacer,
         *,
         timeout: float,
         interval: float,
@@ -47,7 +48,7 @@ class Escalator:
         self.pages = pages
         self.client = client
         self.metrics = metrics
-        self.pace = pace
+        self.pacer = pacer
         self.timeout = timedelta(seconds=timeout)
         self.interval = interval
         self.mask = mask
@@ -67,7 +68,7 @@ class Escalator:
             await self.pages.mark_escalated([r.id for r in due])
             message = render.page_alert(send, due, mask=self.mask, timeout=self.timeout)
             assert send.message_channel and send.message_ts
-            await self.pace(send.message_channel)
+            await self.pacer.wait(send.message_channel)
             try:
                 await self.client.chat_postMessage(
                     channel=send.message_channel,

@@ -13,7 +13,7 @@ from bot.directory import Directory
 from bot.gateway import GatewayClient
 from bot.inflight import InFlight
 from bot.metrics import Metrics
-from bot.notifier import Notifier
+from bot.notifier import Notifier, TrackedMessages
 from bot.poller import Poller
 from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
 
@@ -28,6 +28,7 @@ class Services:
     polling: Polling
     pages: Pages
     gateway: GatewayClient
+    tracked: TrackedMessages
     notifier: Notifier
     poller: Poller
     metrics: Metrics

@@ -25,7 +25,7 @@ from bot.gateway import GatewayClient
 from bot.inflight import InFlight
 from bot.intake import MAX_BODY, receive_report
 from bot.metrics import Metrics
-from bot.notifier import Notifier
+from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
 from bot.services import SERVICES, Services
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
@@ -59,14 +59,26 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     polling, pages = Polling(store), Pages(store)
     session = aiohttp.ClientSession()
     client = web_client(settings)
-    notifier = Notifier(
+    pacer = Pacer(settings.sms_update_interval)
+    wake = asyncio.Event()
+    tracked = TrackedMessages(
         sends,
         outbox,
         client,
         metrics,
-        interval=settings.sms_update_interval,
+        pacer,
         mask=settings.sms_mask_numbers,
         clock=clock,
+        poke=wake.set,
+    )
+    notifier = Notifier(
+        sends,
+        outbox,
+        tracked,
+        metrics,
+        interval=settings.sms_update_interval,
+        clock=clock,
+        wake=wake,
     )
     gateway = GatewayClient(
         settings.sms_api_url,
@@ -95,6 +107,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         polling=polling,
         pages=pages,
         gateway=gateway,
+        tracked=tracked,
         notifier=notifier,
         poller=poller,
         metrics=metrics,
@@ -111,7 +124,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         pages,
         client,
         metrics,
-        notifier.pace,
+        pacer,
         timeout=settings.sms_page_timeout,
         interval=min(settings.sms_update_interval * 5, 5.0),
         mask=settings.sms_mask_numbers,
