@@ -75,7 +75,7 @@ class Bot:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot",
+            "smsbot",
             "serve",
             env=self.env,
             cwd=self.env["SMSBOT_WORKDIR"],

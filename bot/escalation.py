@@ -8,7 +8,7 @@ mentioning the sender and the person paged, with the reason and a "Retry failed"
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
@@ -16,9 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.metrics import Metrics
+from bot.notifier import Pacer
 from bot.periodic import every
 from sms.delivery import State
-from storage import Recipient, SendView, Store
+from storage import Pages, Recipient, SendView
 
 log = logging.getLogger(__name__)
 
@@ -34,20 +35,20 @@ def needs_alert(recipient: Recipient, send: SendView, timed_out_before: datetime
 class Escalator:
     def __init__(
         self,
-        store: Store,
+        pages: Pages,
         client: AsyncWebClient,
         metrics: Metrics,
-        pace: Callable[[str], Awaitable[None]],
+        pacer: Pacer,
         *,
         timeout: float,
         interval: float,
         mask: bool,
         clock: Callable[[], datetime],
     ) -> None:
-        self.store = store
+        self.pages = pages
         self.client = client
         self.metrics = metrics
-        self.pace = pace
+        self.pacer = pacer
         self.timeout = timedelta(seconds=timeout)
         self.interval = interval
         self.mask = mask
@@ -60,14 +61,14 @@ class Escalator:
         """Alert about every page recipient that is due; returns how many."""
         timed_out_before = self.clock() - self.timeout
         alerted = 0
-        for send in await self.store.due_escalations(timed_out_before):
+        for send in await self.pages.due_escalations(timed_out_before):
             due = [r for r in send.recipients if needs_alert(r, send, timed_out_before)]
             if not due:
                 continue
-            await self.store.mark_escalated([r.id for r in due])
+            await self.pages.mark_escalated([r.id for r in due])
             message = render.page_alert(send, due, mask=self.mask, timeout=self.timeout)
             assert send.message_channel and send.message_ts
-            await self.pace(send.message_channel)
+            await self.pacer.wait(send.message_channel)
             try:
                 await self.client.chat_postMessage(
                     channel=send.message_channel,
@@ -82,7 +83,7 @@ class Escalator:
                 log.error("page alert for send %s not posted: %s", send.id, code)
                 continue
             except Exception:
-                await self.store.mark_escalated([r.id for r in due], escalated=False)
+                await self.pages.mark_escalated([r.id for r in due], escalated=False)
                 raise
             self.metrics.page_alerts.inc(len(due))
             alerted += len(due)

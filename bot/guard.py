@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot.config import Settings
 from bot.directory import Directory, LookupFailed
 from bot.metrics import Metrics
-from storage import Store
+from storage import Sends
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +26,13 @@ class Guard:
     def __init__(
         self,
         settings: Settings,
-        store: Store,
+        sends: Sends,
         directory: Directory,
         metrics: Metrics,
         clock: Callable[[], datetime],
     ) -> None:
         self.settings = settings
-        self.store = store
+        self.sends = sends
         self.directory = directory
         self.metrics = metrics
         self.clock = clock
@@ -61,7 +61,7 @@ class Guard:
         if users is not None and groups is None and user_id not in users:
             return self._refuse(user_id, channel_id, "user", NOT_ALLOWED)
         now = self.clock()
-        recent = await self.store.sends_since(user_id, now - WINDOW)
+        recent = await self.sends.created_since(user_id, now - WINDOW)
         if len(recent) >= settings.sms_rate_limit:
             oldest = datetime.fromisoformat(recent[-settings.sms_rate_limit])
             wait = max(1, int((oldest + WINDOW - now).total_seconds() // 60) + 1)

@@ -130,7 +130,7 @@ async def receive_report(request: web.Request) -> web.Response:
         log.warning("report refused: %s", error)
         return _answer(1001, str(error), 400)
     try:
-        (outcome,) = await services.store.record_reports(
+        (outcome,) = await services.reports.record(
             [(report, raw.decode("utf-8", "replace"))], "push"
         )
     except Exception:

@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from bot.notifier import Notifier
 from bot.periodic import every
 from sms.delivery import Report
-from storage import PollTarget, Store
+from storage import Polling, PollTarget, Reports
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,8 @@ def next_poll(now: datetime, after: timedelta, polls: int) -> datetime:
 class Poller:
     def __init__(
         self,
-        store: Store,
+        reports: Reports,
+        polling: Polling,
         gateway: GatewayClient,
         notifier: Notifier,
         metrics: Metrics,
@@ -45,7 +46,8 @@ class Poller:
         interval: float,
         clock: Callable[[], datetime],
     ) -> None:
-        self.store = store
+        self.reports = reports
+        self.polling = polling
         self.gateway = gateway
         self.notifier = notifier
         self.metrics = metrics
@@ -59,9 +61,9 @@ class Poller:
     async def poll_once(self) -> int:
         """One round; returns how many recipients were asked about."""
         now = self.clock()
-        if await self.store.expire_unreported(now):
+        if await self.polling.expire_unreported(now):
             self.notifier.poke()
-        targets = await self.store.due_for_poll(now, self.after, ROUND_SIZE)
+        targets = await self.polling.due(now, self.after, ROUND_SIZE)
         if not targets:
             return 0
         try:
@@ -81,13 +83,13 @@ class Poller:
             )
             for e in entries
         ]
-        outcomes = await self.store.record_reports(reports, "poll")
+        outcomes = await self.reports.record(reports, "poll")
         for outcome in outcomes:
             self.metrics.reports_received.labels("poll", outcome).inc()
         self.notifier.poke()
 
     async def _ask_again(self, targets: list[PollTarget], now: datetime) -> None:
         """Every target gets its next time; those now final are never selected again anyway."""
-        await self.store.schedule_polls(
+        await self.polling.schedule(
             [(t.recipient_id, next_poll(now, self.after, t.polls)) for t in targets]
         )

@@ -78,7 +78,7 @@ async def send_and_store(
     result = SendResult(None, batches)
     if not result.accepted and not result.unknown:
         return result
-    send_id = await services.store.record_send(
+    send_id = await services.sends.record(
         send, recipients_from(batches, send_at is not None, people)
     )
     services.metrics.sends.labels(send.kind).inc()

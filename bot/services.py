@@ -14,17 +14,22 @@ from bot.gateway import GatewayClient
 from bot.guard import Guard
 from bot.inflight import InFlight
 from bot.metrics import Metrics
-from bot.notifier import Notifier
+from bot.notifier import Notifier, TrackedMessages
 from bot.poller import Poller
-from storage import Store
-from storage.contacts import Contacts
+from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
 
 
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     store: Store
+    sends: Sends
+    reports: Reports
+    outbox: Outbox
+    polling: Polling
+    pages: Pages
     gateway: GatewayClient
+    tracked: TrackedMessages
     notifier: Notifier
     poller: Poller
     metrics: Metrics

@@ -92,7 +92,7 @@ async def deliver(
         await asker.tell(f":x: Nothing was sent: {reasons}")
         return
     try:
-        posted = await services.notifier.post_tracked(result.send_id)
+        posted = await services.tracked.post(result.send_id)
         where = posted.notice or UPDATES_IN_CHANNEL
     except SlackApiError as error:
         log.warning("tracked message for send %s not posted: %s", result.send_id, error)

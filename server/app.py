@@ -26,12 +26,11 @@ from bot.guard import Guard
 from bot.inflight import InFlight
 from bot.intake import MAX_BODY, receive_report
 from bot.metrics import Metrics
-from bot.notifier import Notifier
+from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
 from bot.services import SERVICES, Services
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
-from storage import Store
-from storage.contacts import Contacts
+from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +56,30 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     metrics = Metrics()
     store = Store(settings.database_path, clock)
     await store.open()
+    sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
+    polling, pages = Polling(store), Pages(store)
     session = aiohttp.ClientSession()
     client = web_client(settings)
-    notifier = Notifier(
-        store,
+    pacer = Pacer(settings.sms_update_interval)
+    wake = asyncio.Event()
+    tracked = TrackedMessages(
+        sends,
+        outbox,
         client,
         metrics,
-        interval=settings.sms_update_interval,
+        pacer,
         mask=settings.sms_mask_numbers,
         clock=clock,
+        poke=wake.set,
+    )
+    notifier = Notifier(
+        sends,
+        outbox,
+        tracked,
+        metrics,
+        interval=settings.sms_update_interval,
+        clock=clock,
+        wake=wake,
     )
     gateway = GatewayClient(
         settings.sms_api_url,
@@ -76,7 +90,8 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         metrics_hook=metrics.gateway_error,
     )
     poller = Poller(
-        store,
+        reports,
+        polling,
         gateway,
         notifier,
         metrics,
@@ -92,7 +107,13 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     services = Services(
         settings=settings,
         store=store,
+        sends=sends,
+        reports=reports,
+        outbox=outbox,
+        polling=polling,
+        pages=pages,
         gateway=gateway,
+        tracked=tracked,
         notifier=notifier,
         poller=poller,
         metrics=metrics,
@@ -100,13 +121,13 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         inflight=InFlight(),
         directory=directory,
         contacts=Contacts(store, clock),
-        guard=Guard(settings, store, directory, metrics, clock),
+        guard=Guard(settings, sends, directory, metrics, clock),
     )
     escalator = Escalator(
-        store,
+        pages,
         client,
         metrics,
-        notifier.pace,
+        pacer,
         timeout=settings.sms_page_timeout,
         interval=min(settings.sms_update_interval * 5, 5.0),
         mask=settings.sms_mask_numbers,
@@ -154,7 +175,7 @@ async def healthz(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:
         await services.store.ping()
-        pending = len(await services.store.pending_updates())
+        pending = len(await services.outbox.pending())
     except Exception as error:
         log.warning("health check failed: %s", error)
         return web.json_response({"ok": False, "database": str(error)}, status=503)
@@ -166,7 +187,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = services.metrics.render(await services.store.state_counts())
+    body = services.metrics.render(await services.sends.state_counts())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

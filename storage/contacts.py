@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from storage import Store
+from storage.store import Store
 
 __all__ = ["Contact", "Contacts"]
 

@@ -53,7 +53,7 @@ from sms import phones
 from sms.delivery import Report, ReportSource, State, apply, classify
 from standins.gateway_simulator import SimulatorConfig
 from standins.local import DEMO_CHANNEL, LocalSystem
-from storage import NewRecipient, NewSend, Store
+from storage import NewRecipient, NewSend, Outbox, Reports, Sends, Store
 from tests.conftest import SystemFactory
 
 # Part one: the pure rules, pinned exhaustively.
@@ -466,22 +466,23 @@ async def test_failure_reported_before_the_send_is_said_in_the_thread(
 async def test_update_queued_while_a_round_is_in_flight_is_not_lost(tmp_path: Path) -> None:
     store = Store(tmp_path / "bot.db", utc_now)
     await store.open()
+    sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
     try:
         send = NewSend("T0DEMO", "U0ALICE", DEMO_CHANNEL, "send", "hello")
         msg_id, mobile = "250101129999999998", POOL[0]
-        send_id = await store.record_send(send, [NewRecipient(mobile, msg_id, State.ACCEPTED)])
+        send_id = await sends.record(send, [NewRecipient(mobile, msg_id, State.ACCEPTED)])
         # The notifier's round reads the outbox while the command is posting the message...
-        (seen,) = await store.pending_updates(due=utc_now())
+        (seen,) = await outbox.pending(due=utc_now())
         # ...which then records where the message is (and that it shows version 1)...
-        await store.set_tracked_message(send_id, DEMO_CHANNEL, "1.000001", None, seen.version)
-        stale = await store.load_send(send_id)
+        await outbox.set_tracked_message(send_id, DEMO_CHANNEL, "1.000001", None, seen.version)
+        stale = await sends.load(send_id)
         assert stale is not None and stale.message_ts is not None
         # ...a failure report comes in while the round is editing with what it loaded...
         body = report_body(msg_id, mobile, KINDS[1])
         report = Report(msg_id, mobile, KINDS[1].status, KINDS[1].error_code)
-        assert await store.record_reports([(report, str(body))], "push") == ["applied"]
+        assert await reports.record([(report, str(body))], "push") == ["applied"]
         # ...and the round finishes with the version it read.
-        await store.mark_updated(send_id, seen.version)
-        assert [p.send_id for p in await store.pending_updates()] == [send_id]
+        await outbox.mark_updated(send_id, seen.version)
+        assert [p.send_id for p in await outbox.pending()] == [send_id]
     finally:
         await store.close()

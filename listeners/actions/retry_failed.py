@@ -13,7 +13,7 @@ from bot.render import RETRY_ACTION
 from bot.services import Services
 from listeners.asker import Asker, answering
 from listeners.sending import deliver
-from storage import NewSend, Store
+from storage import NewSend, Pages, Sends
 
 RETRY_FAILED = ":warning: The retry failed on my side; nothing was re-sent."
 
@@ -24,14 +24,16 @@ async def retry_failed(
     context: AsyncBoltContext,
     respond: AsyncRespond,
     guard: Guard,
-    store: Store,
+    sends: Sends,
+    pages: Pages,
     services: Services,
     inflight: InFlight,
 ) -> None:
     await ack()
     asker = Asker.of(context, respond)
     async with answering(asker, inflight, "retry of a page", RETRY_FAILED):
-        await _retry(asker, int(body["actions"][0]["value"]), guard, store, services)
+        send_id = int(body["actions"][0]["value"])
+        await _retry(asker, send_id, guard, sends, pages, services)
 
 
 def register(app: AsyncApp) -> None:
@@ -39,17 +41,22 @@ def register(app: AsyncApp) -> None:
 
 
 async def _retry(
-    asker: Asker, send_id: int, guard: Guard, store: Store, services: Services
+    asker: Asker,
+    send_id: int,
+    guard: Guard,
+    sends: Sends,
+    pages: Pages,
+    services: Services,
 ) -> None:
     refused = await guard.before_sending(asker.user_id, asker.channel_id)
     if refused:
         await asker.tell(refused)
         return
-    original = await store.load_send(send_id)
+    original = await sends.load(send_id)
     if original is None:
         await asker.tell("That page is no longer in my records.")
         return
-    again = await store.claim_retry(send_id)
+    again = await pages.claim_retry(send_id)
     if not again:
         await asker.tell(
             "Nothing to retry: everyone on that page was delivered since, or it was retried."
@@ -57,7 +64,7 @@ async def _retry(
         return
     refused = await guard.after_resolving(asker.user_id, asker.channel_id, len(again))
     if refused:
-        await store.mark_escalated([r.id for r in again])
+        await pages.mark_escalated([r.id for r in again])
         await asker.tell(refused)
         return
     send = NewSend(

@@ -13,7 +13,7 @@ from listeners.asker import Asker, answering
 from listeners.commands.grammar import StatusRequest
 from listeners.commands.reading import COMMAND, COULD_NOT_FINISH, asks_for
 from sms import phones
-from storage import SendView, Store
+from storage import Sends, SendView
 
 RECENT = 5
 
@@ -57,7 +57,7 @@ async def show_status(
     context: AsyncBoltContext,
     respond: AsyncRespond,
     sms_request: StatusRequest,
-    store: Store,
+    sends: Sends,
     poller: Poller,
     settings: Settings,
     inflight: InFlight,
@@ -65,7 +65,7 @@ async def show_status(
     asker = Asker.of(context, respond)
     async with answering(asker, inflight, "/sms status", COULD_NOT_FINISH):
         await ack()
-        await asker.tell(await _status(sms_request.msg_id, asker, store, poller, settings))
+        await asker.tell(await _status(sms_request.msg_id, asker, sends, poller, settings))
 
 
 def register(app: AsyncApp) -> None:
@@ -73,16 +73,16 @@ def register(app: AsyncApp) -> None:
 
 
 async def _status(
-    msg_id: str | None, asker: Asker, store: Store, poller: Poller, settings: Settings
+    msg_id: str | None, asker: Asker, sends: Sends, poller: Poller, settings: Settings
 ) -> str:
     """This channel's recent sends, or one send's recipients refreshed from the gateway."""
     if msg_id is None:
-        return _recent_lines(await store.recent_sends(asker.channel_id, RECENT))
-    send = await store.find_send(msg_id)
+        return _recent_lines(await sends.recent(asker.channel_id, RECENT))
+    send = await sends.find(msg_id)
     if send is None or not _may_see(send, asker):
         return f"I have no SMS with msgId {msg_id} from this channel in my records."
     problem = await _refresh(poller, send)
-    send = await store.load_send(send.id) or send
+    send = await sends.load(send.id) or send
     # Full numbers are for the person who sent them; everyone else sees the channel's view.
     show = (
         phones.display

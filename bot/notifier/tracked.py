@@ -1,0 +1,186 @@
+"""The tracked message: posting it, editing it, its failure replies, and the fallbacks.
+
+Each permanent Slack error has one fallback: a message that is gone is posted anew, a
+channel that refuses us is replaced by the sender's DM with the app, and a dead token
+drops the update with a metric (no retry can help until an admin fixes it). `update`
+raises whatever went wrong; the worker asks `fall_back` first and retries the rest with
+backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.metrics import Metrics
+from bot.notifier.pacer import Pacer
+from sms.delivery import State
+from storage import Outbox, Sends, SendView
+
+__all__ = ["CHANNEL_REFUSES", "MESSAGE_GONE", "TOKEN_DEAD", "Posted", "TrackedMessages"]
+
+log = logging.getLogger(__name__)
+
+# The channel will not take our message: the sender's DM with the app takes it instead.
+CHANNEL_REFUSES = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+# The tracked message is gone: post a new one where it was.
+MESSAGE_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
+# Our token no longer works: no retry can help until an admin fixes it.
+TOKEN_DEAD = {
+    "token_revoked",
+    "invalid_auth",
+    "account_inactive",
+    "not_authed",
+    "missing_scope",
+    "team_access_not_granted",
+}
+
+
+@dataclass(frozen=True)
+class Posted:
+    channel: str
+    ts: str
+    notice: str | None
+
+
+def error_code(error: SlackApiError) -> str:
+    """Slack's error string, the key for metrics and for choosing a fallback."""
+    return str(error.response.get("error") or "unknown")
+
+
+class TrackedMessages:
+    """One message per send, kept showing every recipient's state."""
+
+    def __init__(
+        self,
+        sends: Sends,
+        outbox: Outbox,
+        client: AsyncWebClient,
+        metrics: Metrics,
+        pacer: Pacer,
+        *,
+        mask: bool,
+        clock: Callable[[], datetime],
+        poke: Callable[[], None],
+    ) -> None:
+        self.sends = sends
+        self.outbox = outbox
+        self.client = client
+        self.metrics = metrics
+        self.pacer = pacer
+        self.mask = mask
+        self.clock = clock
+        # Wakes the outbox worker: a post may leave an update behind it still to do.
+        self.poke = poke
+
+    async def post(self, send_id: int) -> Posted:
+        """Post a send's tracked message in its channel, or in the sender's DM if we can't.
+
+        Raises SlackApiError when neither place takes it.
+        """
+        version = await self.outbox.version(send_id)
+        send = await self.sends.load(send_id)
+        assert send is not None
+        message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
+        notice = None
+        try:
+            await self.pacer.wait(send.channel_id)
+            response = await self.client.chat_postMessage(
+                channel=send.channel_id, text=message.text, blocks=message.blocks
+            )
+        except SlackApiError as error:
+            code = error_code(error)
+            self.metrics.slack_errors.labels("chat.postMessage", code).inc()
+            if code not in CHANNEL_REFUSES:
+                raise
+            notice = (
+                f"I can't post in <#{send.channel_id}> ({code}), so delivery updates for "
+                "this SMS go to our direct messages instead. Invite me to the channel "
+                "(`/invite @smsbot`) to see them there next time."
+            )
+            response = await self.client.chat_postMessage(
+                channel=send.user_id, text=message.text, blocks=message.blocks
+            )
+        self.metrics.slack_updates.labels("chat.postMessage").inc()
+        posted = Posted(channel=str(response["channel"]), ts=str(response["ts"]), notice=notice)
+        # Failures that came before the post still need their thread reply: keep the row.
+        unsaid = send.kind != "page" and any(
+            r.state == State.FAILED and not r.announced for r in send.recipients
+        )
+        shown = None if unsaid else version
+        await self.outbox.set_tracked_message(send_id, posted.channel, posted.ts, notice, shown)
+        self.poke()
+        return posted
+
+    async def update(self, send: SendView) -> None:
+        """Edit the tracked message; post newly failed recipients in its thread."""
+        assert send.message_channel and send.message_ts
+        message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
+        await self.pacer.wait(send.message_channel)
+        await self.client.chat_update(
+            channel=send.message_channel,
+            ts=send.message_ts,
+            text=message.text,
+            blocks=message.blocks,
+        )
+        self.metrics.slack_updates.labels("chat.update").inc()
+        if send.kind == "page":
+            return  # a page's failures are alerted loudly by the escalator instead
+        failed = [r for r in send.recipients if r.state == State.FAILED and not r.announced]
+        if not failed:
+            return
+        ids = [r.id for r in failed]
+        reply = render.failure_reply(failed, mask=self.mask)
+        await self.pacer.wait(send.message_channel)
+        await self.outbox.mark_announced(ids)  # last thing before the post: the window is small
+        try:
+            await self.client.chat_postMessage(
+                channel=send.message_channel,
+                thread_ts=send.message_ts,
+                text=reply.text,
+                blocks=reply.blocks,
+            )
+        except SlackApiError as error:
+            self.metrics.slack_errors.labels("chat.postMessage", error_code(error)).inc()
+            log.warning("thread reply for send %s not posted: %s", send.id, error_code(error))
+            return
+        except Exception:
+            await self.outbox.mark_announced(ids, announced=False)
+            raise
+        self.metrics.slack_updates.labels("chat.postMessage").inc()
+
+    async def fall_back(self, send: SendView, code: str) -> bool:
+        """Apply the fallback for a permanent Slack error; False when `code` is not one."""
+        if code in MESSAGE_GONE:
+            log.warning("tracked message of send %s is gone (%s): posting a new one", send.id, code)
+            await self.repost(send, code)
+        elif code in CHANNEL_REFUSES:
+            log.warning("channel of send %s refuses updates (%s): using the DM", send.id, code)
+            await self.repost(send, code)
+        elif code in TOKEN_DEAD:
+            log.error("Slack token unusable (%s): update of send %s dropped", code, send.id)
+            self.metrics.slack_dropped.labels(code).inc()
+            await self.outbox.drop(send.id)
+        else:
+            return False
+        return True
+
+    async def repost(self, send: SendView, reason: str) -> None:
+        """Post the tracked message anew (in the channel, or the DM if the channel refuses)."""
+        try:
+            await self.post(send.id)
+        except SlackApiError as error:
+            code = error_code(error)
+            self.metrics.slack_errors.labels("chat.postMessage", code).inc()
+            self.metrics.slack_dropped.labels(code).inc()
+            log.error("send %s: no place takes its message (%s, then %s)", send.id, reason, code)
+            await self.outbox.drop(send.id)
+
+    def _now_label(self) -> str:
+        return self.clock().strftime("%H:%M:%S UTC")

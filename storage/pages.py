@@ -1,0 +1,72 @@
+"""Page escalation: which pages need a loud alert, and the marks that keep it to one.
+
+A recipient's `escalated` column is 0 before any alert, 1 once alerted, 2 once the
+"Retry failed" button has re-sent to it; each mark is written before the Slack call it
+guards, so an alert or a retry happens at most once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from storage.rows import Recipient, SendView, iso, load_send, recipient_from_row
+from storage.store import Store
+
+__all__ = ["Pages"]
+
+
+class Pages:
+    """The escalator's and the retry button's queries."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def due_escalations(self, timed_out_before: datetime) -> list[SendView]:
+        """Pages with a recipient that failed, or is undelivered since before the timeout,
+        and has not been escalated yet."""
+
+        def read(db: Database) -> list[SendView]:
+            rows = db.execute(
+                "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s ON s.id = r.send_id "
+                "WHERE s.kind = 'page' AND r.escalated = 0 AND s.message_ts IS NOT NULL "
+                "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.created <= ?))",
+                [iso(timed_out_before)],
+            ).fetchall()
+            return [view for (send_id,) in rows if (view := load_send(db, send_id))]
+
+        return await self.store.read(read)
+
+    async def mark_escalated(self, recipient_ids: Sequence[int], escalated: bool = True) -> None:
+        """Marked before the alert is posted, so an alert is said at most once, never twice."""
+        ids = list(recipient_ids)
+        marks = ",".join("?" * len(ids))
+        await self.store.write(
+            lambda db: db.execute(
+                f"UPDATE recipients SET escalated = ? WHERE id IN ({marks})", [int(escalated), *ids]
+            )
+        )
+
+    async def claim_retry(self, send_id: int) -> list[Recipient]:
+        """The alerted, undelivered recipients of a page, marked retried in the same commit,
+        so two clicks on "Retry failed" send once."""
+
+        def write(db: Database) -> list[Recipient]:
+            rows = list(
+                db["recipients"].rows_where(
+                    "send_id = ? AND escalated = 1 AND state != 'delivered'",
+                    [send_id],
+                    order_by="id",
+                )
+            )
+            if rows:
+                marks = ",".join("?" * len(rows))
+                db.execute(
+                    f"UPDATE recipients SET escalated = 2 WHERE id IN ({marks})",
+                    [row["id"] for row in rows],
+                )
+            return [recipient_from_row(row) for row in rows]
+
+        return await self.store.write(write)

@@ -1,0 +1,85 @@
+"""What status polling needs: who is due to be asked again, and who can no longer be.
+
+The gateway answers status queries for the last 30 days only, so past that window a
+recipient with no final report is settled as `unknown`, with the reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.outbox import enqueue
+from storage.rows import PollTarget, iso
+from storage.store import Store
+
+__all__ = ["EXPIRED_REASON", "REPORT_WINDOW", "Polling"]
+
+# The gateway answers status queries for the last 30 days only (gateway-api.md §4).
+REPORT_WINDOW = timedelta(days=30)
+EXPIRED_REASON = "no delivery report within the gateway's 30 days"
+
+
+class Polling:
+    """The poller's schedule, kept on the recipient rows."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def due(self, now: datetime, after: timedelta, limit: int) -> list[PollTarget]:
+        """Recipients still without a final state `after` their send, within the 30 days."""
+
+        def read(db: Database) -> list[PollTarget]:
+            rows = db.execute(
+                "SELECT r.id, r.msg_id, r.mobile, r.polls FROM recipients r "
+                "JOIN sends s ON s.id = r.send_id "
+                "WHERE r.msg_id IS NOT NULL AND r.state IN ('accepted', 'pending', 'scheduled') "
+                "AND s.created > ? "
+                "AND ((r.next_poll IS NULL AND s.created <= ?) OR r.next_poll <= ?) "
+                "ORDER BY r.id LIMIT ?",
+                [iso(now - REPORT_WINDOW), iso(now - after), iso(now), limit],
+            ).fetchall()
+            return [PollTarget(*row) for row in rows]
+
+        return await self.store.read(read)
+
+    async def schedule(self, next_polls: Sequence[tuple[int, datetime]]) -> None:
+        """Remember when to ask again about recipients the gateway had no final word on."""
+        rows = [(iso(when), recipient_id) for recipient_id, when in next_polls]
+
+        def write(db: Database) -> None:
+            db.conn.executemany(
+                "UPDATE recipients SET polls = polls + 1, next_poll = ? WHERE id = ?", rows
+            )
+
+        await self.store.write(write)
+
+    async def expire_unreported(self, now: datetime) -> int:
+        """Past the gateway's 30-day window no report can come: say `unknown`, with why."""
+        stamp = iso(now)
+        cutoff = iso(now - REPORT_WINDOW)
+
+        def write(db: Database) -> int:
+            send_ids = [
+                row[0]
+                for row in db.execute(
+                    "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s "
+                    "ON s.id = r.send_id WHERE s.created <= ? AND r.msg_id IS NOT NULL "
+                    "AND r.state IN ('accepted', 'pending', 'scheduled')",
+                    [cutoff],
+                )
+            ]
+            changed = 0
+            for send_id in send_ids:
+                changed += db.execute(
+                    "UPDATE recipients SET state = 'unknown', reason = ?, updated = ? "
+                    "WHERE send_id = ? AND msg_id IS NOT NULL "
+                    "AND state IN ('accepted', 'pending', 'scheduled')",
+                    [EXPIRED_REASON, stamp, send_id],
+                ).rowcount
+                enqueue(db, send_id, stamp)
+            return changed
+
+        return await self.store.write(write)

@@ -1,0 +1,105 @@
+"""Delivery reports: logged with their raw body, and applied to their recipient.
+
+A pushed report and a polled answer take the same path, in one commit per batch. A
+report for a msgId we do not know yet is kept as an `orphan` and applied when its send
+is stored (`apply_orphans`, called by `Sends.record`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlite_utils import Database
+
+from sms.delivery import Outcome, Report, ReportSource, State, apply, classify, failure_reason
+from storage.outbox import enqueue
+from storage.rows import iso
+from storage.store import Store
+
+__all__ = ["Reports", "apply_orphans", "apply_report"]
+
+
+class Reports:
+    """The report log and what it does to recipients."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def record(
+        self, reports: Sequence[tuple[Report, str]], source: ReportSource
+    ) -> list[Outcome]:
+        """Log each report (with its raw body) and apply it to its recipient, in one commit."""
+        now = iso(self.store.clock())
+
+        def write(db: Database) -> list[Outcome]:
+            return [_record_report(db, report, body, source, now) for report, body in reports]
+
+        return await self.store.write(write)
+
+
+def apply_report(db: Database, report: Report, source: ReportSource, now: str) -> Outcome:
+    """Move the report's recipient to its new state, if the rules allow; queue the update."""
+    row = db.execute(
+        "SELECT id, send_id, state FROM recipients WHERE msg_id = ? AND mobile = ?",
+        [report.msg_id, report.mobile],
+    ).fetchone()
+    if row is None:
+        return "orphan"
+    recipient_id, send_id, current = row
+    incoming = classify(report, source)
+    state, outcome = apply(State(current), incoming)
+    if outcome == "applied":
+        db["recipients"].update(
+            recipient_id,
+            {
+                "state": state.value,
+                "reason": failure_reason(report) if state == State.FAILED else None,
+                "gw_status": report.status,
+                "error_code": report.error_code,
+                "report_time": report.timestamp,
+                "updated": now,
+            },
+        )
+        enqueue(db, send_id, now)
+    return outcome
+
+
+def _record_report(
+    db: Database, report: Report, body: str, source: ReportSource, now: str
+) -> Outcome:
+    outcome = apply_report(db, report, source, now)
+    # A plain INSERT: the hot path of the webhook, where sqlite-utils' per-call table
+    # introspection costs more than the write itself (bench/webhook.py).
+    db.execute(
+        "INSERT INTO reports (received_at, source, msg_id, mobile, status, error_code, desc, "
+        "timestamp, body, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            now,
+            source,
+            report.msg_id,
+            report.mobile,
+            report.status,
+            report.error_code,
+            report.desc,
+            report.timestamp,
+            body,
+            outcome,
+        ],
+    )
+    return outcome
+
+
+def apply_orphans(db: Database, msg_ids: list[str], now: str) -> None:
+    """Reports that arrived before their send was stored are applied now, in arrival order."""
+    if not msg_ids:
+        return
+    marks = ",".join("?" * len(msg_ids))
+    rows = db.execute(
+        f"SELECT id, msg_id, mobile, status, error_code, desc, timestamp, source FROM reports "
+        f"WHERE outcome = 'orphan' AND msg_id IN ({marks}) ORDER BY id",
+        msg_ids,
+    ).fetchall()
+    for report_id, msg_id, mobile, status, error_code, desc, timestamp, source in rows:
+        report = Report(msg_id, mobile, status, error_code or "", desc or "", timestamp or "")
+        outcome = apply_report(db, report, source, now)
+        db["reports"].update(report_id, {"outcome": outcome})
