@@ -87,6 +87,8 @@ class SendView:
     notice: str | None
     retry_of: int | None = None
     changes: int = 0
+    goes_out: str | None = None
+    """When the SMS goes out, UTC (`created` unless scheduled); storage/sendtime.py."""
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from storage.sendtime import goes_out
+
 migrations = Migrations("smsbot")
 
 
@@ -116,4 +118,25 @@ def m004_send_change_counter(db: Database) -> None:
     db.execute(
         "UPDATE sends SET changes = "
         "coalesce((SELECT version FROM outbox o WHERE o.send_id = sends.id), 0)"
+    )
+
+
+@migrations()
+def m005_send_time(db: Database) -> None:
+    """When each send's SMS goes out, in UTC, so time counts from then and not the command.
+
+    Filled for the rows already there: `created` for sends made at once, the scheduled wall
+    time read in its zone for the others.
+    """
+    db["sends"].add_column("goes_out", str)
+    db.execute("UPDATE sends SET goes_out = created WHERE send_at IS NULL OR zone IS NULL")
+    scheduled = db.execute(
+        "SELECT id, send_at, zone, created FROM sends WHERE goes_out IS NULL"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE sends SET goes_out = ? WHERE id = ?",
+        [
+            (goes_out(send_at, zone, created), send_id)
+            for send_id, send_at, zone, created in scheduled
+        ],
     )

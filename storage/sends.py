@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from storage.outbox import enqueue
 from storage.reports import apply_orphans
 from storage.rows import NewRecipient, NewSend, SendView, iso, load_send
+from storage.sendtime import goes_out
 from storage.store import Store
 
 __all__ = ["Sends"]
@@ -26,7 +27,10 @@ class Sends:
         now = iso(self.store.clock())
 
         def write(db: Database) -> int:
-            send_id = db["sends"].insert({**send.__dict__, "created": now}).last_pk
+            sent = goes_out(send.send_at, send.zone, now)
+            send_id = (
+                db["sends"].insert({**send.__dict__, "created": now, "goes_out": sent}).last_pk
+            )
             db["recipients"].insert_all(
                 {
                     "send_id": send_id,
