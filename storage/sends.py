@@ -13,7 +13,9 @@ from storage.rows import NewRecipient, NewSend, SendView, iso, load_send
 from storage.sendtime import goes_out
 from storage.store import Store
 
-__all__ = ["Sends"]
+__all__ = ["CREATED_SINCE_SQL", "Sends"]
+
+CREATED_SINCE_SQL = "SELECT created FROM sends WHERE user_id = ? AND created > ? ORDER BY created"
 
 
 class Sends:
@@ -79,13 +81,7 @@ class Sends:
     async def created_since(self, user_id: str, since: datetime) -> list[str]:
         """When each of a user's sends since `since` was made, oldest first (rate limits)."""
         return await self.store.read(
-            lambda db: [
-                row[0]
-                for row in db.execute(
-                    "SELECT created FROM sends WHERE user_id = ? AND created > ? ORDER BY created",
-                    [user_id, iso(since)],
-                )
-            ]
+            lambda db: [row[0] for row in db.execute(CREATED_SINCE_SQL, [user_id, iso(since)])]
         )
 
     async def state_counts(self) -> dict[str, int]:
