@@ -18,11 +18,14 @@ from storage.store import Store
 __all__ = ["DUE_ESCALATIONS_SQL", "Pages"]
 
 # The timeout counts from when the page went out (`goes_out`), not from the command.
+# Read from the pages (a partial index holds just the posted ones), then each page's
+# recipients: starting from the recipients would read every undelivered SMS ever sent.
 # Parameter: the moment before which an undelivered page has timed out.
 DUE_ESCALATIONS_SQL = (
-    "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s ON s.id = r.send_id "
-    "WHERE s.kind = 'page' AND r.escalated = 0 AND s.message_ts IS NOT NULL "
-    "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.goes_out <= ?))"
+    "SELECT s.id FROM sends s WHERE s.kind = 'page' AND s.message_ts IS NOT NULL "
+    "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_id = s.id AND r.escalated = 0 "
+    "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.goes_out <= ?))) "
+    "ORDER BY s.id"
 )
 
 

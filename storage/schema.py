@@ -140,3 +140,20 @@ def m005_send_time(db: Database) -> None:
             for send_id, send_at, zone, created in scheduled
         ],
     )
+
+
+@migrations()
+def m006_background_loop_indexes(db: Database) -> None:
+    """Indexes so that no background round reads a whole table (tests/test_query_plans.py).
+
+    The escalator starts from the posted pages, not from every recipient. Orphan
+    reconciliation looks up a new send's msgIds among the orphans instead of reading every
+    orphan ever kept; the (outcome, msg_id) index also serves whatever `outcome` alone did,
+    so it replaces that one and the report webhook keeps the same number of indexes.
+    """
+    db.execute(
+        "CREATE INDEX idx_sends_posted_pages ON sends (id) "
+        "WHERE kind = 'page' AND message_ts IS NOT NULL"
+    )
+    db["reports"].create_index(["outcome", "msg_id"])
+    db.execute("DROP INDEX idx_reports_outcome")
