@@ -1,8 +1,9 @@
 """Pages that did not get through are said loudly, once, in the channel.
 
-A page recipient that fails, or is not `delivered` within SMS_PAGE_TIMEOUT seconds, gets
-one alert: a reply in the tracked message's thread, also broadcast to the channel,
-mentioning the sender and the person paged, with the reason and a "Retry failed" button.
+A page recipient that fails, or is not `delivered` within SMS_PAGE_TIMEOUT seconds of the
+page going out, gets one alert: a reply in the tracked message's thread, also broadcast to
+the channel, mentioning the sender and the person paged, with the reason and a "Retry
+failed" button.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ log = logging.getLogger(__name__)
 
 
 def needs_alert(recipient: Recipient, send: SendView, timed_out_before: datetime) -> bool:
+    """Failed, or still undelivered a timeout after the page went out (not after the command)."""
     if recipient.escalated or recipient.state == State.DELIVERED:
         return False
     if recipient.state == State.FAILED:
         return True
-    return datetime.fromisoformat(send.created) <= timed_out_before
+    return datetime.fromisoformat(send.goes_out or send.created) <= timed_out_before
 
 
 class Escalator:

@@ -15,7 +15,21 @@ from sqlite_utils import Database
 from storage.rows import Pending, iso
 from storage.store import Store
 
-__all__ = ["Outbox", "enqueue"]
+__all__ = ["ENQUEUE_SQL", "PENDING_DUE_SQL", "PENDING_SQL", "Outbox", "enqueue"]
+
+# A send's change counter, then its outbox row at that version (parameters: now, send id).
+ENQUEUE_SQL = (
+    "UPDATE sends SET changes = changes + 1 WHERE id = ?",
+    "INSERT INTO outbox (send_id, version, queued_at) "
+    "SELECT id, changes, ? FROM sends WHERE id = ? "
+    "ON CONFLICT (send_id) DO UPDATE SET version = excluded.version, attempts = 0, "
+    "not_before = NULL",
+)
+PENDING_SQL = "SELECT send_id, version, attempts FROM outbox ORDER BY queued_at"
+PENDING_DUE_SQL = (
+    "SELECT send_id, version, attempts FROM outbox "
+    "WHERE not_before IS NULL OR not_before <= ? ORDER BY queued_at"
+)
 
 
 def enqueue(db: Database, send_id: int, now: str) -> None:
@@ -24,14 +38,9 @@ def enqueue(db: Database, send_id: int, now: str) -> None:
     The version comes from a counter on the send that only grows: were it restarted with
     the outbox row, a round that read an old (send, version) could clear a newer change.
     """
-    db.execute("UPDATE sends SET changes = changes + 1 WHERE id = ?", [send_id])
-    db.execute(
-        "INSERT INTO outbox (send_id, version, queued_at) "
-        "SELECT id, changes, ? FROM sends WHERE id = ? "
-        "ON CONFLICT (send_id) DO UPDATE SET version = excluded.version, attempts = 0, "
-        "not_before = NULL",
-        [now, send_id],
-    )
+    count, queue = ENQUEUE_SQL
+    db.execute(count, [send_id])
+    db.execute(queue, [now, send_id])
 
 
 class Outbox:
@@ -44,12 +53,11 @@ class Outbox:
         """Sends whose tracked message is behind; with `due`, only those not deferred past it."""
 
         def read(db: Database) -> list[Pending]:
-            sql = "SELECT send_id, version, attempts FROM outbox"
-            params: list[str] = []
-            if due is not None:
-                sql += " WHERE not_before IS NULL OR not_before <= ?"
-                params.append(iso(due))
-            return [Pending(*row) for row in db.execute(sql + " ORDER BY queued_at", params)]
+            if due is None:
+                rows = db.execute(PENDING_SQL)
+            else:
+                rows = db.execute(PENDING_DUE_SQL, [iso(due)])
+            return [Pending(*row) for row in rows]
 
         return await self.store.read(read)
 

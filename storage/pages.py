@@ -15,7 +15,18 @@ from sqlite_utils import Database
 from storage.rows import Recipient, SendView, iso, load_send, recipient_from_row
 from storage.store import Store
 
-__all__ = ["Pages"]
+__all__ = ["DUE_ESCALATIONS_SQL", "Pages"]
+
+# The timeout counts from when the page went out (`goes_out`), not from the command.
+# Read from the pages (a partial index holds just the posted ones), then each page's
+# recipients: starting from the recipients would read every undelivered SMS ever sent.
+# Parameter: the moment before which an undelivered page has timed out.
+DUE_ESCALATIONS_SQL = (
+    "SELECT s.id FROM sends s WHERE s.kind = 'page' AND s.message_ts IS NOT NULL "
+    "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_id = s.id AND r.escalated = 0 "
+    "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.goes_out <= ?))) "
+    "ORDER BY s.id"
+)
 
 
 class Pages:
@@ -25,16 +36,11 @@ class Pages:
         self.store = store
 
     async def due_escalations(self, timed_out_before: datetime) -> list[SendView]:
-        """Pages with a recipient that failed, or is undelivered since before the timeout,
-        and has not been escalated yet."""
+        """Pages with a recipient that failed, or is undelivered and went out before the
+        timeout, and has not been escalated yet."""
 
         def read(db: Database) -> list[SendView]:
-            rows = db.execute(
-                "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s ON s.id = r.send_id "
-                "WHERE s.kind = 'page' AND r.escalated = 0 AND s.message_ts IS NOT NULL "
-                "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.created <= ?))",
-                [iso(timed_out_before)],
-            ).fetchall()
+            rows = db.execute(DUE_ESCALATIONS_SQL, [iso(timed_out_before)]).fetchall()
             return [view for (send_id,) in rows if (view := load_send(db, send_id))]
 
         return await self.store.read(read)

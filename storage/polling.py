@@ -1,7 +1,8 @@
 """What status polling needs: who is due to be asked again, and who can no longer be.
 
 The gateway answers status queries for the last 30 days only, so past that window a
-recipient with no final report is settled as `unknown`, with the reason.
+recipient with no final report is settled as `unknown`, with the reason. Both clocks start
+when the SMS goes out, not when the command was typed.
 """
 
 from __future__ import annotations
@@ -15,11 +16,40 @@ from storage.outbox import enqueue
 from storage.rows import PollTarget, iso
 from storage.store import Store
 
-__all__ = ["EXPIRED_REASON", "REPORT_WINDOW", "Polling"]
+__all__ = [
+    "DUE_SQL",
+    "EXPIRED_REASON",
+    "EXPIRED_SENDS_SQL",
+    "EXPIRE_RECIPIENTS_SQL",
+    "REPORT_WINDOW",
+    "SCHEDULE_SQL",
+    "Polling",
+]
 
 # The gateway answers status queries for the last 30 days only (gateway-api.md §4).
 REPORT_WINDOW = timedelta(days=30)
 EXPIRED_REASON = "no delivery report within the gateway's 30 days"
+_OPEN = "r.msg_id IS NOT NULL AND r.state IN ('accepted', 'pending', 'scheduled')"
+
+# Every time here counts from `goes_out`, when the SMS leaves (storage/sendtime.py): a send
+# scheduled days ahead is first asked about `after` its send time, never before.
+# Parameters: window start, now - after, now, limit.
+DUE_SQL = (
+    "SELECT r.id, r.msg_id, r.mobile, r.polls FROM recipients r "
+    f"JOIN sends s ON s.id = r.send_id WHERE {_OPEN} "
+    "AND s.goes_out > ? AND s.goes_out <= ? AND (r.next_poll IS NULL OR r.next_poll <= ?) "
+    "ORDER BY r.id LIMIT ?"
+)
+SCHEDULE_SQL = "UPDATE recipients SET polls = polls + 1, next_poll = ? WHERE id = ?"
+# Parameter: the window start (now - 30 days).
+EXPIRED_SENDS_SQL = (
+    "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s ON s.id = r.send_id "
+    f"WHERE s.goes_out <= ? AND {_OPEN}"
+)
+EXPIRE_RECIPIENTS_SQL = (
+    "UPDATE recipients SET state = 'unknown', reason = ?, updated = ? "
+    "WHERE send_id = ? AND msg_id IS NOT NULL AND state IN ('accepted', 'pending', 'scheduled')"
+)
 
 
 class Polling:
@@ -29,17 +59,12 @@ class Polling:
         self.store = store
 
     async def due(self, now: datetime, after: timedelta, limit: int) -> list[PollTarget]:
-        """Recipients still without a final state `after` their send, within the 30 days."""
+        """Recipients still without a final state `after` their SMS went out, within the
+        30 days, and not told to wait longer by `schedule`."""
 
         def read(db: Database) -> list[PollTarget]:
             rows = db.execute(
-                "SELECT r.id, r.msg_id, r.mobile, r.polls FROM recipients r "
-                "JOIN sends s ON s.id = r.send_id "
-                "WHERE r.msg_id IS NOT NULL AND r.state IN ('accepted', 'pending', 'scheduled') "
-                "AND s.created > ? "
-                "AND ((r.next_poll IS NULL AND s.created <= ?) OR r.next_poll <= ?) "
-                "ORDER BY r.id LIMIT ?",
-                [iso(now - REPORT_WINDOW), iso(now - after), iso(now), limit],
+                DUE_SQL, [iso(now - REPORT_WINDOW), iso(now - after), iso(now), limit]
             ).fetchall()
             return [PollTarget(*row) for row in rows]
 
@@ -50,9 +75,7 @@ class Polling:
         rows = [(iso(when), recipient_id) for recipient_id, when in next_polls]
 
         def write(db: Database) -> None:
-            db.conn.executemany(
-                "UPDATE recipients SET polls = polls + 1, next_poll = ? WHERE id = ?", rows
-            )
+            db.conn.executemany(SCHEDULE_SQL, rows)
 
         await self.store.write(write)
 
@@ -62,22 +85,11 @@ class Polling:
         cutoff = iso(now - REPORT_WINDOW)
 
         def write(db: Database) -> int:
-            send_ids = [
-                row[0]
-                for row in db.execute(
-                    "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s "
-                    "ON s.id = r.send_id WHERE s.created <= ? AND r.msg_id IS NOT NULL "
-                    "AND r.state IN ('accepted', 'pending', 'scheduled')",
-                    [cutoff],
-                )
-            ]
+            send_ids = [row[0] for row in db.execute(EXPIRED_SENDS_SQL, [cutoff])]
             changed = 0
             for send_id in send_ids:
                 changed += db.execute(
-                    "UPDATE recipients SET state = 'unknown', reason = ?, updated = ? "
-                    "WHERE send_id = ? AND msg_id IS NOT NULL "
-                    "AND state IN ('accepted', 'pending', 'scheduled')",
-                    [EXPIRED_REASON, stamp, send_id],
+                    EXPIRE_RECIPIENTS_SQL, [EXPIRED_REASON, stamp, send_id]
                 ).rowcount
                 enqueue(db, send_id, stamp)
             return changed

@@ -16,7 +16,20 @@ from storage.outbox import enqueue
 from storage.rows import iso
 from storage.store import Store
 
-__all__ = ["Reports", "apply_orphans", "apply_report"]
+__all__ = ["RECIPIENT_OF_REPORT_SQL", "Reports", "apply_orphans", "apply_report", "orphans_sql"]
+
+RECIPIENT_OF_REPORT_SQL = (
+    "SELECT id, send_id, state FROM recipients WHERE msg_id = ? AND mobile = ?"
+)
+
+
+def orphans_sql(msg_ids: int) -> str:
+    """The kept reports of `msg_ids` msgIds that came before their send, in arrival order."""
+    marks = ",".join("?" * msg_ids)
+    return (
+        "SELECT id, msg_id, mobile, status, error_code, desc, timestamp, source FROM reports "
+        f"WHERE outcome = 'orphan' AND msg_id IN ({marks}) ORDER BY id"
+    )
 
 
 class Reports:
@@ -39,10 +52,7 @@ class Reports:
 
 def apply_report(db: Database, report: Report, source: ReportSource, now: str) -> Outcome:
     """Move the report's recipient to its new state, if the rules allow; queue the update."""
-    row = db.execute(
-        "SELECT id, send_id, state FROM recipients WHERE msg_id = ? AND mobile = ?",
-        [report.msg_id, report.mobile],
-    ).fetchone()
+    row = db.execute(RECIPIENT_OF_REPORT_SQL, [report.msg_id, report.mobile]).fetchone()
     if row is None:
         return "orphan"
     recipient_id, send_id, current = row
@@ -93,12 +103,7 @@ def apply_orphans(db: Database, msg_ids: list[str], now: str) -> None:
     """Reports that arrived before their send was stored are applied now, in arrival order."""
     if not msg_ids:
         return
-    marks = ",".join("?" * len(msg_ids))
-    rows = db.execute(
-        f"SELECT id, msg_id, mobile, status, error_code, desc, timestamp, source FROM reports "
-        f"WHERE outcome = 'orphan' AND msg_id IN ({marks}) ORDER BY id",
-        msg_ids,
-    ).fetchall()
+    rows = db.execute(orphans_sql(len(msg_ids)), msg_ids).fetchall()
     for report_id, msg_id, mobile, status, error_code, desc, timestamp, source in rows:
         report = Report(msg_id, mobile, status, error_code or "", desc or "", timestamp or "")
         outcome = apply_report(db, report, source, now)

@@ -16,6 +16,8 @@ from sqlite_utils import Database
 from sms.delivery import State
 
 __all__ = [
+    "SEND_RECIPIENTS_SQL",
+    "SEND_SQL",
     "NewRecipient",
     "NewSend",
     "Pending",
@@ -26,6 +28,10 @@ __all__ = [
     "load_send",
     "recipient_from_row",
 ]
+
+
+SEND_SQL = "SELECT * FROM sends WHERE id = ?"
+SEND_RECIPIENTS_SQL = "SELECT * FROM recipients WHERE send_id = ? ORDER BY id"
 
 
 @dataclass(frozen=True)
@@ -87,6 +93,8 @@ class SendView:
     notice: str | None
     retry_of: int | None = None
     changes: int = 0
+    goes_out: str | None = None
+    """When the SMS goes out, UTC (`created` unless scheduled); storage/sendtime.py."""
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property
@@ -138,11 +146,8 @@ def recipient_from_row(row: dict[str, Any]) -> Recipient:
 
 def load_send(db: Database, send_id: int) -> SendView | None:
     """A send and its recipients in id order, or None when there is no such send."""
-    rows = list(db["sends"].rows_where("id = ?", [send_id]))
+    rows = list(db.query(SEND_SQL, [send_id]))
     if not rows:
         return None
-    recipients = tuple(
-        recipient_from_row(r)
-        for r in db["recipients"].rows_where("send_id = ?", [send_id], order_by="id")
-    )
+    recipients = tuple(recipient_from_row(r) for r in db.query(SEND_RECIPIENTS_SQL, [send_id]))
     return SendView(**rows[0], recipients=recipients)

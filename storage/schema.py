@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from storage.sendtime import goes_out
+
 migrations = Migrations("smsbot")
 
 
@@ -117,3 +119,41 @@ def m004_send_change_counter(db: Database) -> None:
         "UPDATE sends SET changes = "
         "coalesce((SELECT version FROM outbox o WHERE o.send_id = sends.id), 0)"
     )
+
+
+@migrations()
+def m005_send_time(db: Database) -> None:
+    """When each send's SMS goes out, in UTC, so time counts from then and not the command.
+
+    Filled for the rows already there: `created` for sends made at once, the scheduled wall
+    time read in its zone for the others.
+    """
+    db["sends"].add_column("goes_out", str)
+    db.execute("UPDATE sends SET goes_out = created WHERE send_at IS NULL OR zone IS NULL")
+    scheduled = db.execute(
+        "SELECT id, send_at, zone, created FROM sends WHERE goes_out IS NULL"
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE sends SET goes_out = ? WHERE id = ?",
+        [
+            (goes_out(send_at, zone, created), send_id)
+            for send_id, send_at, zone, created in scheduled
+        ],
+    )
+
+
+@migrations()
+def m006_background_loop_indexes(db: Database) -> None:
+    """Indexes so that no background round reads a whole table (tests/test_query_plans.py).
+
+    The escalator starts from the posted pages, not from every recipient. Orphan
+    reconciliation looks up a new send's msgIds among the orphans instead of reading every
+    orphan ever kept; the (outcome, msg_id) index also serves whatever `outcome` alone did,
+    so it replaces that one and the report webhook keeps the same number of indexes.
+    """
+    db.execute(
+        "CREATE INDEX idx_sends_posted_pages ON sends (id) "
+        "WHERE kind = 'page' AND message_ts IS NOT NULL"
+    )
+    db["reports"].create_index(["outcome", "msg_id"])
+    db.execute("DROP INDEX idx_reports_outcome")

@@ -10,9 +10,12 @@ from sqlite_utils import Database
 from storage.outbox import enqueue
 from storage.reports import apply_orphans
 from storage.rows import NewRecipient, NewSend, SendView, iso, load_send
+from storage.sendtime import goes_out
 from storage.store import Store
 
-__all__ = ["Sends"]
+__all__ = ["CREATED_SINCE_SQL", "Sends"]
+
+CREATED_SINCE_SQL = "SELECT created FROM sends WHERE user_id = ? AND created > ? ORDER BY created"
 
 
 class Sends:
@@ -26,7 +29,10 @@ class Sends:
         now = iso(self.store.clock())
 
         def write(db: Database) -> int:
-            send_id = db["sends"].insert({**send.__dict__, "created": now}).last_pk
+            sent = goes_out(send.send_at, send.zone, now)
+            send_id = (
+                db["sends"].insert({**send.__dict__, "created": now, "goes_out": sent}).last_pk
+            )
             db["recipients"].insert_all(
                 {
                     "send_id": send_id,
@@ -75,13 +81,7 @@ class Sends:
     async def created_since(self, user_id: str, since: datetime) -> list[str]:
         """When each of a user's sends since `since` was made, oldest first (rate limits)."""
         return await self.store.read(
-            lambda db: [
-                row[0]
-                for row in db.execute(
-                    "SELECT created FROM sends WHERE user_id = ? AND created > ? ORDER BY created",
-                    [user_id, iso(since)],
-                )
-            ]
+            lambda db: [row[0] for row in db.execute(CREATED_SINCE_SQL, [user_id, iso(since)])]
         )
 
     async def state_counts(self) -> dict[str, int]:

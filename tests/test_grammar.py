@@ -422,6 +422,18 @@ def test_at_without_a_value_is_a_usage_error() -> None:
     assert "YYYY-MM-DD HH:MM" in error("send +2348031000010 hi --at")
 
 
+@pytest.mark.parametrize(
+    "at", ['--at "2025-01-11 09:00"', "--at 2025-01-11 09:00", '--at "tomorrow"', "--at"]
+)
+def test_a_page_with_at_is_refused_because_a_page_goes_out_now(at: str) -> None:
+    said = error(f"page <@U1|alice> DB primary down {at}")
+    assert "A page goes out now" in said and "/sms send" in said
+
+
+def test_a_page_with_from_is_still_a_page() -> None:
+    assert send("page <@U1|alice> DB primary down --from ACME").sender_id == "ACME"
+
+
 def test_from_of_twenty_characters_is_accepted() -> None:
     assert send("send +2348031000010 hi --from " + "A" * 20).sender_id == "A" * 20
 

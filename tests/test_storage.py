@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlite_utils import Database
 
-from storage import DatabaseInUse, Store
+from bot.escalation import needs_alert
+from storage import DatabaseInUse, Pages, Polling, Store
 from storage.schema import migrations
 
 
@@ -78,3 +79,42 @@ async def test_reopening_applies_no_migration_twice(tmp_path: Path) -> None:
     assert len(rows) == len(migrations.pending(Database(memory=True))) and all(
         count == 1 for _, count in rows
     )
+
+
+async def test_sends_stored_before_the_upgrade_count_from_their_send_time(tmp_path: Path) -> None:
+    """A page scheduled before pages were refused `--at`, stored without `goes_out`: after
+    the migration its timeout and its polling start at 09:00 Shanghai (01:00 UTC), not at
+    the command; a page sent at once still counts from its command."""
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m005_send_time")
+    typed = "2025-01-10T08:00:00.000+00:00"
+    page = {"team_id": "T", "user_id": "U", "channel_id": "C", "kind": "page", "content": "hi"}
+    posted = {"created": typed, "message_channel": "C", "message_ts": "1.0"}
+    old["sends"].insert_all(
+        [
+            {"id": 1, **page, **posted, "send_at": "2025-01-13 09:00", "zone": "Asia/Shanghai"},
+            {"id": 2, **page, **posted},
+        ]
+    )
+    old["recipients"].insert_all(
+        {"send_id": n, "msg_id": f"{n}", "mobile": "2348031000017", "state": s, "updated": typed}
+        for n, s in ((1, "scheduled"), (2, "accepted"))
+    )
+    old.close()
+    goes_out = datetime(2025, 1, 13, 1, 0, tzinfo=UTC)
+    store = Store(path, lambda: goes_out)
+    await store.open()
+    try:
+        pages, polling = Pages(store), Polling(store)
+        before = goes_out - timedelta(minutes=1)
+        due = await pages.due_escalations(before)
+        alerted = {s.id for s in due if any(needs_alert(r, s, before) for r in s.recipients)}
+        assert alerted == {2}
+        assert {s.id for s in await pages.due_escalations(goes_out)} == {1, 2}
+        after = timedelta(minutes=5)
+        polled = await polling.due(goes_out + after - timedelta(seconds=1), after, 10)
+        assert [t.msg_id for t in polled] == ["2"]
+        assert {t.msg_id for t in await polling.due(goes_out + after, after, 10)} == {"1", "2"}
+    finally:
+        await store.close()

@@ -98,6 +98,12 @@ def _parse_send(
     contacts: frozenset[str],
 ) -> SendRequest:
     body, sender_id, at = split_options(body, kind)
+    if kind == "page" and at is not None:
+        raise UsageError(
+            "A page goes out now, so it can't be scheduled: leave out `--at`, or use "
+            '`/sms send … --at "YYYY-MM-DD HH:MM"` to text at a later time.',
+            usage(kind),
+        )
     items, tokens, message_start, explicit = scan_recipients(body, contacts)
     raw_message = body[message_start:].strip()
     if not explicit:

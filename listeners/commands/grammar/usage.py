@@ -33,7 +33,8 @@ USAGE = f"""\
     `/sms send +2348031000010 Your code is 279275`
     `/sms send +2348031000010,+2348031000011 Standup moved to 10:30 --from ACME`
     `/sms send "+234 803 100 0010" Reminder: pick-up tomorrow --at "2025-01-31 09:00"`
-• {PAGE_USAGE} — page people: the channel is alerted if someone is not reached in time
+• {PAGE_USAGE} — page people, now (a page can't be scheduled): the channel is alerted if \
+someone is not reached in time
     `/sms page @alice DB primary down, see #inc-42`
     `/sms page @dba-oncall replication stopped`
 • `/sms balance` — the gateway balance, e.g. `Balance: 1.00 CNY`
