@@ -30,7 +30,8 @@ from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
 from bot.services import SERVICES, Services
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
-from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
+from server.startup import open_store
+from storage import Contacts, Outbox, Pages, Polling, Reports, Sends
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +47,15 @@ def utc_now() -> datetime:
 async def _components(app: web.Application) -> AsyncIterator[None]:
     """Start everything in order, and on shutdown stop it in the reverse order.
 
-    Shutdown: Socket Mode stops taking commands, commands in flight finish (their SMS
-    must be recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach Slack, then
-    the workers stop and the database closes. What is left in the outbox is done at
-    the next start.
+    Start-up problems with the database raise StartupProblem (one sentence). Shutdown:
+    Socket Mode stops taking commands, commands in flight finish (their SMS must be
+    recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach Slack, then the workers
+    stop and the database closes. What is left in the outbox is done at the next start.
     """
     settings = app[SETTINGS]
     clock = app[CLOCK]
     metrics = Metrics()
-    store = Store(settings.database_path, clock)
-    await store.open()
+    store = await open_store(settings.database_path, clock)
     sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
     polling, pages = Polling(store), Pages(store)
     session = aiohttp.ClientSession()
