@@ -2,7 +2,9 @@
 
 Built by `build_app(settings)`; everything that needs the event loop (database writer,
 HTTP sessions, the notifier worker, Socket Mode) starts and stops in one `cleanup_ctx`,
-as aiohttp's background_tasks example does.
+as aiohttp's background_tasks example does. In Socket Mode there is no `/slack/events`
+route at all: the port is public for reports, and an unsigned request there must not be
+a way to send SMS.
 """
 
 from __future__ import annotations
@@ -166,8 +168,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
-    verifier = None if settings.socket_mode else SignatureVerifier(settings.slack_signing_secret)
+    verifier = SignatureVerifier(request.app[SETTINGS].slack_signing_secret or "")
     return await dispatch(request.app[BOLT], verifier, request)
 
 
@@ -197,7 +198,8 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app.cleanup_ctx.append(_components)
-    app.router.add_post("/slack/events", slack_events)
+    if not settings.socket_mode:
+        app.router.add_post("/slack/events", slack_events)
     app.router.add_post(settings.sms_report_path, receive_report)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
