@@ -1,10 +1,11 @@
 """The one aiohttp application: Slack's endpoint, the report webhook, health and metrics.
 
 Built by `build_app(settings)`; everything that needs the event loop (database writer,
-HTTP sessions, the notifier worker, Socket Mode) starts and stops in one `cleanup_ctx`,
-as aiohttp's background_tasks example does. In Socket Mode there is no `/slack/events`
-route at all: the port is public for reports, and an unsigned request there must not be
-a way to send SMS.
+HTTP sessions, the notifier worker, the Slack link) starts and stops in one `cleanup_ctx`,
+as aiohttp's background_tasks example does. Nothing in it waits for Slack: the Slack link
+comes up in the background, so reports, health and metrics are served from the start.
+In Socket Mode there is no `/slack/events` route at all: the port is public for reports,
+and an unsigned request there must not be a way to send SMS.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from bot.metrics import Metrics
 from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
 from bot.services import SERVICES, Services
+from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
 from server.startup import open_store
 from storage import Contacts, Outbox, Pages, Polling, Reports, Sends
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Callable[[], datetime])
 BOLT = web.AppKey("bolt", AsyncApp)
+LINK = web.AppKey("link", SlackLink)
 
 
 def utc_now() -> datetime:
@@ -50,9 +53,10 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     """Start everything in order, and on shutdown stop it in the reverse order.
 
     Start-up problems with the database raise StartupProblem (one sentence). Shutdown:
-    Socket Mode stops taking commands, commands in flight finish (their SMS must be
-    recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach Slack, then the workers
-    stop and the database closes. What is left in the outbox is done at the next start.
+    the Slack link stops trying and Socket Mode stops taking commands, commands in flight
+    finish (their SMS must be recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach
+    Slack, then the workers stop and the database closes. What is left in the outbox is
+    done at the next start.
     """
     settings = app[SETTINGS]
     clock = app[CLOCK]
@@ -147,10 +151,13 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         socket_mode = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token)
-        await socket_mode.connect_async()
+    app[LINK] = SlackLink(client, socket_mode)
+    linking = asyncio.create_task(app[LINK].run(), name="slack-link")
     try:
         yield
     finally:
+        linking.cancel()
+        await asyncio.gather(linking, return_exceptions=True)
         if socket_mode is not None:
             await socket_mode.close_async()
         await services.inflight.wait(settings.shutdown_grace)
@@ -180,10 +187,17 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as error:
         log.warning("health check failed: %s", error)
         return web.json_response({"ok": False, "database": str(error)}, status=503)
-    mode = "socket" if services.settings.socket_mode else "http"
-    return web.json_response(
-        {"ok": True, "database": "ok", "slack_mode": mode, "pending_updates": pending}
-    )
+    link = request.app[LINK]
+    body = {
+        "ok": True,
+        "database": "ok",
+        "slack_mode": "socket" if services.settings.socket_mode else "http",
+        "slack": await link.status(),
+        "pending_updates": pending,
+    }
+    if link.problem:
+        body["slack_problem"] = link.problem
+    return web.json_response(body)
 
 
 async def metrics(request: web.Request) -> web.Response:
