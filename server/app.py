@@ -1,8 +1,11 @@
 """The one aiohttp application: Slack's endpoint, the report webhook, health and metrics.
 
 Built by `build_app(settings)`; everything that needs the event loop (database writer,
-HTTP sessions, the notifier worker, Socket Mode) starts and stops in one `cleanup_ctx`,
-as aiohttp's background_tasks example does.
+HTTP sessions, the notifier worker, the Slack link) starts and stops in one `cleanup_ctx`,
+as aiohttp's background_tasks example does. Nothing in it waits for Slack: the Slack link
+comes up in the background, so reports, health and metrics are served from the start.
+In Socket Mode there is no `/slack/events` route at all: the port is public for reports,
+and an unsigned request there must not be a way to send SMS.
 """
 
 from __future__ import annotations
@@ -29,14 +32,17 @@ from bot.metrics import Metrics
 from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
 from bot.services import SERVICES, Services
+from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
-from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
+from server.startup import open_store
+from storage import Contacts, Outbox, Pages, Polling, Reports, Sends
 
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Callable[[], datetime])
 BOLT = web.AppKey("bolt", AsyncApp)
+LINK = web.AppKey("link", SlackLink)
 
 
 def utc_now() -> datetime:
@@ -46,16 +52,16 @@ def utc_now() -> datetime:
 async def _components(app: web.Application) -> AsyncIterator[None]:
     """Start everything in order, and on shutdown stop it in the reverse order.
 
-    Shutdown: Socket Mode stops taking commands, commands in flight finish (their SMS
-    must be recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach Slack, then
-    the workers stop and the database closes. What is left in the outbox is done at
-    the next start.
+    Start-up problems with the database raise StartupProblem (one sentence). Shutdown:
+    the Slack link stops trying and Socket Mode stops taking commands, commands in flight
+    finish (their SMS must be recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach
+    Slack, then the workers stop and the database closes. What is left in the outbox is
+    done at the next start.
     """
     settings = app[SETTINGS]
     clock = app[CLOCK]
     metrics = Metrics()
-    store = Store(settings.database_path, clock)
-    await store.open()
+    store = await open_store(settings.database_path, clock)
     sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
     polling, pages = Polling(store), Pages(store)
     session = aiohttp.ClientSession()
@@ -145,10 +151,13 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         socket_mode = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token)
-        await socket_mode.connect_async()
+    app[LINK] = SlackLink(client, socket_mode)
+    linking = asyncio.create_task(app[LINK].run(), name="slack-link")
     try:
         yield
     finally:
+        linking.cancel()
+        await asyncio.gather(linking, return_exceptions=True)
         if socket_mode is not None:
             await socket_mode.close_async()
         await services.inflight.wait(settings.shutdown_grace)
@@ -166,8 +175,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
-    verifier = None if settings.socket_mode else SignatureVerifier(settings.slack_signing_secret)
+    verifier = SignatureVerifier(request.app[SETTINGS].slack_signing_secret or "")
     return await dispatch(request.app[BOLT], verifier, request)
 
 
@@ -179,10 +187,17 @@ async def healthz(request: web.Request) -> web.Response:
     except Exception as error:
         log.warning("health check failed: %s", error)
         return web.json_response({"ok": False, "database": str(error)}, status=503)
-    mode = "socket" if services.settings.socket_mode else "http"
-    return web.json_response(
-        {"ok": True, "database": "ok", "slack_mode": mode, "pending_updates": pending}
-    )
+    link = request.app[LINK]
+    body = {
+        "ok": True,
+        "database": "ok",
+        "slack_mode": "socket" if services.settings.socket_mode else "http",
+        "slack": await link.status(),
+        "pending_updates": pending,
+    }
+    if link.problem:
+        body["slack_problem"] = link.problem
+    return web.json_response(body)
 
 
 async def metrics(request: web.Request) -> web.Response:
@@ -197,7 +212,8 @@ def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) ->
     app[SETTINGS] = settings
     app[CLOCK] = clock
     app.cleanup_ctx.append(_components)
-    app.router.add_post("/slack/events", slack_events)
+    if not settings.socket_mode:
+        app.router.add_post("/slack/events", slack_events)
     app.router.add_post(settings.sms_report_path, receive_report)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)

@@ -1,4 +1,8 @@
-"""The Slack side: Bolt's AsyncApp, its Web API client, and the /slack/events route."""
+"""The Slack side: Bolt's AsyncApp, its Web API client, and the /slack/events route.
+
+The route exists in HTTP mode only (server/app.py leaves it out in Socket Mode), and it
+always checks Slack's signature: no path into Bolt skips it.
+"""
 
 from __future__ import annotations
 
@@ -52,9 +56,9 @@ def bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
 
 
 async def dispatch(
-    app: AsyncApp, verifier: SignatureVerifier | None, request: web.Request
+    app: AsyncApp, verifier: SignatureVerifier, request: web.Request
 ) -> web.Response:
-    """POST /slack/events: Bolt checks the signature (401 when wrong) and dispatches.
+    """POST /slack/events (HTTP mode only): the signature is checked (401) and Bolt dispatches.
 
     The body is read as bytes and decoded leniently, so bad UTF-8 fails the signature
     check (401) instead of raising inside the adapter (500); the signature is checked before
@@ -62,7 +66,7 @@ async def dispatch(
     """
     raw = await request.read()
     body = raw.decode("utf-8", errors="replace")
-    if verifier is not None and not _signed(verifier, body, request):
+    if not _signed(verifier, body, request):
         return web.json_response({"error": "invalid request"}, status=401)
     try:
         bolt_request = AsyncBoltRequest(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import socket
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -117,6 +119,44 @@ async def _terminal(args: argparse.Namespace, settings: Settings) -> int:
         return code
 
 
+def _listen_problem(error: OSError, settings: Settings) -> str | None:
+    """The sentence for a listening socket that could not be opened, else None."""
+    where = f"HOST={settings.host} PORT={settings.port}"
+    if isinstance(error, socket.gaierror):
+        return f"HOST={settings.host} is not an address this machine can listen on"
+    if error.errno == errno.EADDRINUSE:
+        return f"{where}: the port is in use by another program; stop it or set another PORT"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"HOST={settings.host} is not an address of this machine"
+    if error.errno == errno.EACCES:
+        return f"{where}: not allowed to listen there (ports below 1024 need privileges)"
+    return None
+
+
+def _serve(settings: Settings) -> int:
+    """Run the bot; a start-up problem is one line and exit code 2, not a traceback."""
+    from server.app import build_app
+    from server.startup import StartupProblem
+
+    try:
+        web.run_app(
+            build_app(settings),
+            host=settings.host,
+            port=settings.port,
+            shutdown_timeout=settings.shutdown_grace,
+        )
+    except (DatabaseInUse, StartupProblem) as error:
+        print(f"smsbot: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        problem = _listen_problem(error, settings)
+        if problem is None:
+            raise
+        print(f"smsbot: {problem}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -149,19 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = _settings(need_slack=args.command == "serve")
     logging.getLogger().setLevel(settings.log_level)
     if args.command == "serve":
-        from server.app import build_app
-
-        try:
-            web.run_app(
-                build_app(settings),
-                host=settings.host,
-                port=settings.port,
-                shutdown_timeout=settings.shutdown_grace,
-            )
-        except DatabaseInUse as error:
-            print(f"smsbot: {error}", file=sys.stderr)
-            return 2
-        return 0
+        return _serve(settings)
     try:
         return asyncio.run(_terminal(args, settings))
     except (GatewayError, phones.InvalidNumber) as error:

@@ -17,9 +17,16 @@ import aiohttp
 from aiohttp import web
 
 from standins import slack_requests
-from standins.slack_requests import block_actions_body, signed_headers, slash_command_body
+from standins.slack_requests import (
+    block_actions_body,
+    signed_headers,
+    slash_command_body,
+    slash_command_fields,
+)
+from standins.socket_mode import SocketModeStandIn
 
 BOT_USER_ID = "U0BOT"
+APP_TOKEN = "xapp-standin-token"
 
 
 @dataclass
@@ -42,9 +49,14 @@ class ChannelMessage:
 
 @dataclass
 class SlackStandIn:
-    """Serves `/api/<method>` like slack.com and `/respond/<n>` like a response_url."""
+    """Serves `/api/<method>` like slack.com and `/respond/<n>` like a response_url.
+
+    Socket Mode too: `apps.connections.open` (with the app-level token) hands out a
+    websocket on `socket_mode` (standins/socket_mode.py).
+    """
 
     token: str = "xoxb-standin-token"
+    app_token: str = APP_TOKEN
     # channel id -> Slack error code returned when the bot posts there (e.g. not_in_channel)
     refuse: dict[str, str] = field(default_factory=dict)
     # method -> errors to return on the next calls, one per call ("ratelimited" answers 429)
@@ -66,6 +78,7 @@ class SlackStandIn:
         self.app.router.add_post("/api/{method}", self._api)
         self.app.router.add_get("/api/{method}", self._api)
         self.app.router.add_post("/respond/{n}", self._respond)
+        self.socket_mode = SocketModeStandIn(self.app)
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
         self._runner = web.AppRunner(self.app, access_log=None)
@@ -117,7 +130,8 @@ class SlackStandIn:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        token = self.app_token if method == "apps.connections.open" else self.token
+        if request.headers.get("Authorization") != f"Bearer {token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         pending = self.fail_next.get(method)
         if pending:
@@ -139,6 +153,9 @@ class SlackStandIn:
             "user_id": BOT_USER_ID,
             "bot_id": "B0BOT",
         }
+
+    def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.socket_mode.open(self.base_url)
 
     def _chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = str(params.get("channel", ""))
@@ -249,6 +266,15 @@ class SlackStandIn:
             if response.content_type == "application/json" and raw:
                 return response.status, str(json.loads(raw).get("text", ""))
             return response.status, raw
+
+    async def socket_slash_command(
+        self, text: str, *, user_id: str = "U0ALICE", channel_id: str = "C0GENERAL"
+    ) -> dict[str, Any]:
+        """Type `/sms <text>` while the bot is in Socket Mode; returns the bot's ack."""
+        fields = slash_command_fields(
+            "/sms", text, user_id, channel_id, response_url=self.new_response_url()
+        )
+        return await self.socket_mode.send("slash_commands", fields)
 
 
 def plain(message: ChannelMessage) -> str:

@@ -30,24 +30,31 @@ def signed_headers(signing_secret: str, body: str) -> dict[str, str]:
     }
 
 
+def slash_command_fields(
+    command: str, text: str, user_id: str, channel_id: str, *, response_url: str
+) -> dict[str, str]:
+    """A slash command's fields: form-encoded over HTTP, a JSON payload over Socket Mode."""
+    return {
+        "token": "legacy-unused",
+        "team_id": TEAM_ID,
+        "team_domain": "demo",
+        "channel_id": channel_id,
+        "channel_name": "general",
+        "user_id": user_id,
+        "user_name": user_id.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": "A0SMSBOT",
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+    }
+
+
 def slash_command_body(
     command: str, text: str, user_id: str, channel_id: str, *, response_url: str
 ) -> str:
     return urlencode(
-        {
-            "token": "legacy-unused",
-            "team_id": TEAM_ID,
-            "team_domain": "demo",
-            "channel_id": channel_id,
-            "channel_name": "general",
-            "user_id": user_id,
-            "user_name": user_id.lower(),
-            "command": command,
-            "text": text,
-            "api_app_id": "A0SMSBOT",
-            "response_url": response_url,
-            "trigger_id": "1.2.3",
-        }
+        slash_command_fields(command, text, user_id, channel_id, response_url=response_url)
     )
 
 
