@@ -3,6 +3,7 @@
 The demo and the tests run the real bot against it over HTTP, so everything between
 our code and the wire is exercised; only Slack itself is replaced. It records every
 call and keeps the channel as Slack would show it (messages edited in place, threads).
+Tests make it fail as Slack can with `fail` (see `standins.slack_faults`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import aiohttp
 from aiohttp import web
 
 from standins import slack_requests
+from standins.slack_faults import Fault, take
 from standins.slack_requests import block_actions_body, signed_headers, slash_command_body
 
 BOT_USER_ID = "U0BOT"
@@ -39,6 +41,12 @@ class ChannelMessage:
     broadcast: bool = False
     edits: int = 0
 
+    def as_api(self) -> dict[str, Any]:
+        """The message as the Web API's reading methods show it."""
+        shown = {"type": "message", "bot_id": "B0BOT", "ts": self.ts, "text": self.text}
+        thread = {"thread_ts": self.thread_ts} if self.thread_ts else {}
+        return {**shown, "blocks": self.blocks, **thread}
+
 
 @dataclass
 class SlackStandIn:
@@ -47,8 +55,8 @@ class SlackStandIn:
     token: str = "xoxb-standin-token"
     # channel id -> Slack error code returned when the bot posts there (e.g. not_in_channel)
     refuse: dict[str, str] = field(default_factory=dict)
-    # method -> errors to return on the next calls, one per call ("ratelimited" answers 429)
-    fail_next: dict[str, list[str]] = field(default_factory=dict)
+    # method -> faults for its next calls, one per call; see `fail` and standins.slack_faults
+    fail_next: dict[str, list[str | Fault]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], ChannelMessage] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
@@ -89,6 +97,10 @@ class SlackStandIn:
 
     # what tests and the demo read
 
+    def fail(self, method: str, times: int = 1, **fault: Any) -> None:
+        """Make the next `times` calls of `method` fail; `fault` as `Fault`'s fields."""
+        self.fail_next.setdefault(method, []).extend([Fault(**fault)] * times)
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -102,12 +114,13 @@ class SlackStandIn:
     # the Web API
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
+        """The call's arguments, from the query string (as slack_sdk sends some) and body."""
+        params: dict[str, Any] = dict(request.query)
         if request.method == "GET":
-            return dict(request.query)
+            return params
         if request.content_type == "application/json":
-            return dict(await request.json())
-        form = await request.post()
-        params: dict[str, Any] = dict(form)
+            return {**params, **await request.json()}
+        params.update(await request.post())
         for key in ("blocks", "attachments"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
@@ -119,18 +132,16 @@ class SlackStandIn:
         self.calls.append(Call(method, params))
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        pending = self.fail_next.get(method)
-        if pending:
-            error = pending.pop(0)
-            if error == "ratelimited":
-                return web.json_response(
-                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
-                )
-            return web.json_response({"ok": False, "error": error})
+        fault = take(self.fail_next.get(method, []), params)
+        if fault is not None and not fault.act:
+            return fault.answer(request)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response(handler(params))
+        answer = handler(params)
+        if fault is not None:
+            return fault.answer(request)  # it acted; the answer is what is lost
+        return web.json_response(answer)
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -167,6 +178,27 @@ class SlackStandIn:
         message.blocks = list(params.get("blocks") or [])
         message.edits += 1
         return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = str(params.get("users", ""))
+        return {"ok": True, "channel": {"id": "D" + user[1:]}}
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread, its parent first, as the bot may read it (a refused channel refuses it)."""
+        channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        if self.refuse.get(channel, "is_archived") != "is_archived":
+            return {"ok": False, "error": self.refuse[channel]}
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [self.messages[(channel, ts)], *self.thread(channel, ts)]
+        return {"ok": True, "messages": [m.as_api() for m in thread], "has_more": False}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A channel's top-level messages, newest first."""
+        channel = str(params.get("channel", ""))
+        newest_first = self.channel_messages(channel)[::-1]
+        limit = int(params.get("limit") or 100)
+        return {"ok": True, "messages": [m.as_api() for m in newest_first[:limit]]}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = str(params.get("user", ""))
