@@ -1,8 +1,12 @@
 """Page escalation: which pages need a loud alert, and the marks that keep it to one.
 
-A recipient's `escalated` column is 0 before any alert, 1 once alerted, 2 once the
-"Retry failed" button has re-sent to it; each mark is written before the Slack call it
-guards, so an alert or a retry happens at most once.
+A recipient's `escalated` column is 0 before any alert, 3 (`ALERTING`) once an alert
+about it is decided but not known to be in Slack, 1 once alerted, 2 once the "Retry
+failed" button has re-sent to it. The 3 is written before the alert is posted: after a
+lost answer or a restart, the escalator finds those recipients, and looks in Slack for
+the alert (marked from their ids) before posting it again, so an alert is said at least
+once and never twice. The 2 is written in the same commit that claims the retry, so a
+retry happens at most once.
 """
 
 from __future__ import annotations
@@ -15,7 +19,10 @@ from sqlite_utils import Database
 from storage.rows import Recipient, SendView, iso, load_send, recipient_from_row
 from storage.store import Store
 
-__all__ = ["Pages"]
+__all__ = ["ALERTED", "ALERTING", "Pages"]
+
+ALERTED = 1
+ALERTING = 3
 
 
 class Pages:
@@ -25,14 +32,15 @@ class Pages:
         self.store = store
 
     async def due_escalations(self, timed_out_before: datetime) -> list[SendView]:
-        """Pages with a recipient that failed, or is undelivered since before the timeout,
-        and has not been escalated yet."""
+        """Pages with an alert under way, or with a recipient that failed, or is undelivered
+        since before the timeout, and has not been escalated yet."""
 
         def read(db: Database) -> list[SendView]:
             rows = db.execute(
                 "SELECT DISTINCT r.send_id FROM recipients r JOIN sends s ON s.id = r.send_id "
-                "WHERE s.kind = 'page' AND r.escalated = 0 AND s.message_ts IS NOT NULL "
-                "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.created <= ?))",
+                "WHERE s.kind = 'page' AND s.message_ts IS NOT NULL AND (r.escalated = 3 "
+                "OR (r.escalated = 0 AND (r.state = 'failed' "
+                "OR (r.state != 'delivered' AND s.created <= ?))))",
                 [iso(timed_out_before)],
             ).fetchall()
             return [view for (send_id,) in rows if (view := load_send(db, send_id))]
@@ -49,14 +57,33 @@ class Pages:
             )
         )
 
+    async def claim_alert(self, recipient_ids: Sequence[int]) -> None:
+        """Mark recipients as being alerted about, before the alert is posted."""
+        await self._move(recipient_ids, 0, ALERTING)
+
+    async def settle_alert(self, recipient_ids: Sequence[int]) -> None:
+        """The alert is in Slack (or no longer needed): alerted, unless retried meanwhile."""
+        await self._move(recipient_ids, ALERTING, ALERTED)
+
+    async def _move(self, recipient_ids: Sequence[int], before: int, after: int) -> None:
+        ids = list(recipient_ids)
+        marks = ",".join("?" * len(ids))
+        await self.store.write(
+            lambda db: db.execute(
+                f"UPDATE recipients SET escalated = ? WHERE escalated = ? AND id IN ({marks})",
+                [after, before, *ids],
+            )
+        )
+
     async def claim_retry(self, send_id: int) -> list[Recipient]:
         """The alerted, undelivered recipients of a page, marked retried in the same commit,
-        so two clicks on "Retry failed" send once."""
+        so two clicks on "Retry failed" send once. A click on an alert whose answer was
+        lost proves it is in Slack, so recipients still marked `ALERTING` count too."""
 
         def write(db: Database) -> list[Recipient]:
             rows = list(
                 db["recipients"].rows_where(
-                    "send_id = ? AND escalated = 1 AND state != 'delivered'",
+                    "send_id = ? AND escalated IN (1, 3) AND state != 'delivered'",
                     [send_id],
                     order_by="id",
                 )

@@ -22,7 +22,8 @@ from datetime import datetime, timedelta
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics
-from bot.notifier.tracked import TrackedMessages, error_code
+from bot.notifier.errors import error_code
+from bot.notifier.tracked import TrackedMessages
 from storage import Outbox, Pending, Sends, SendView
 
 __all__ = ["MAX_ATTEMPTS", "MAX_BACKOFF", "ORPHAN_AFTER", "Notifier"]
@@ -151,7 +152,7 @@ class Notifier:
                 if version is None or send is None:
                     continue  # done meanwhile (a post showed it), or gone
                 if send.message_ts is None:
-                    await self.tracked.repost(send, "never posted")
+                    await self.tracked.post_unposted(send)
                 else:
                     await self._bring_up_to_date(send, replace(pending, version=version))
             except Exception:
