@@ -8,7 +8,8 @@ shows: nothing doubled, nothing promised lost.
 
 from __future__ import annotations
 
-import asyncio
+import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -60,6 +61,23 @@ def alerts(system: LocalSystem, channel: str | None = None) -> list[ChannelMessa
     ]
 
 
+def stored(system: LocalSystem, sql: str) -> int:
+    with closing(sqlite3.connect(f"file:{system.database}?mode=ro", uri=True)) as db:
+        return int(db.execute(sql).fetchone()[0])
+
+
+def outbox_empty(system: LocalSystem) -> bool:
+    """No channel update is due: the worker will make no more calls for these sends."""
+    return stored(system, "SELECT count(*) FROM outbox") == 0
+
+
+def alerts_settled(system: LocalSystem) -> bool:
+    """Every alert is known to be in Slack: the escalator will not post about them again."""
+    return stored(system, "SELECT count(*) FROM recipients WHERE escalated = 3") == 0 and bool(
+        stored(system, "SELECT count(*) FROM recipients WHERE escalated = 1")
+    )
+
+
 async def page_carol(system: LocalSystem) -> None:
     """Page a person whose phone fails: the channel is to be alerted."""
     system.slack.users["U0CAROL"] = {"real_name": "Carol", "phone": "+234 803 100 0019"}
@@ -77,8 +95,7 @@ async def test_a_tracked_message_whose_answer_was_lost_is_found_and_kept_not_pos
     system = await make_system(clock=lambda: datetime.now(UTC) + offset, report_delay=0.3)
     system.slack.fail("chat.postMessage", **fault)
     await system.slash(f"send {DELIVERS} hi")
-    await system.wait_for(lambda: system.slack.responses)  # the sender heard back
-    await asyncio.sleep(1)
+    await system.wait_for(lambda: system.slack.responses)  # the command is done with Slack
     assert len(system.slack.channel_messages(DEMO_CHANNEL)) == 1
     offset = timedelta(seconds=ORPHAN_AFTER + 1)  # the worker takes over a send with no message
     await system.wait_for(lambda: system.slack.calls_to("conversations.history"), timeout=10)
@@ -123,8 +140,7 @@ async def test_a_thread_reply_whose_answer_was_lost_is_not_posted_again(
     system.slack.fail("chat.postMessage", only_if=in_thread, **fault)
     await system.slash(f"send {FAILS} hi")
     await system.wait_for(lambda: (m := tracked(system)) and "1 failed" in m.text)
-    await system.wait_for(lambda: replies(system))
-    await asyncio.sleep(2)  # rounds of the worker, and retries, had their chance to double it
+    await system.wait_for(lambda: outbox_empty(system))  # nothing more to say about it
     assert len(replies(system)) == 1
     assert len([c for c in system.slack.calls_to("chat.postMessage") if in_thread(c.params)]) == 1
 
@@ -135,8 +151,7 @@ async def test_a_thread_reply_slack_refused_in_passing_is_posted_later_once(
     system = await make_system(report_delay=0.3)
     system.slack.fail("chat.postMessage", times=2, only_if=in_thread, error="internal_error")
     await system.slash(f"send {FAILS} hi")
-    await system.wait_for(lambda: replies(system), timeout=15)
-    await asyncio.sleep(1)
+    await system.wait_for(lambda: replies(system) and outbox_empty(system), timeout=15)
     [reply] = replies(system)
     assert "could not be reached" in reply.text
 
@@ -154,7 +169,7 @@ async def test_a_page_alert_whose_answer_was_lost_is_not_posted_twice(
     await system.wait_for(lambda: alerts(system), timeout=10)
     # the escalator tries again with backoff, reads the thread, finds the alert, stops
     await system.wait_for(lambda: system.slack.calls_to("conversations.replies"), timeout=10)
-    await asyncio.sleep(1.5)
+    await system.wait_for(lambda: alerts_settled(system))
     [alert] = alerts(system)
     assert "<@U0CAROL>" in plain(alert) and "undeliverable (UNDELIV)" in plain(alert)
 
@@ -178,7 +193,7 @@ async def test_a_page_alert_that_failed_in_passing_is_posted_once_later(
     )
     await page_carol(system)
     await system.wait_for(lambda: alerts(system), timeout=30)
-    await asyncio.sleep(1.5)
+    await system.wait_for(lambda: alerts_settled(system))
     [alert] = alerts(system)
     assert alert.thread_ts == tracked(system).ts
     assert any(b["type"] == "actions" for b in alert.blocks)
@@ -197,7 +212,7 @@ async def test_a_page_alert_in_doubt_at_a_restart_is_looked_for_then_posted_once
     await system.restart_bot()  # what it knew of that try is gone; what it stored is not
     await system.wait_for(lambda: system.slack.calls_to("conversations.replies"), timeout=10)
     await system.wait_for(lambda: alerts(system), timeout=10)
-    await asyncio.sleep(1.5)
+    await system.wait_for(lambda: alerts_settled(system))
     assert len(alerts(system)) == 1
 
 
@@ -213,7 +228,7 @@ async def test_a_page_alert_the_channel_refuses_goes_to_the_senders_dm(
     [alert] = await system.wait_for(lambda: alerts(system, SENDER_DM), timeout=10)
     assert "<@U0CAROL>" in plain(alert)
     assert any(b["type"] == "actions" for b in alert.blocks)
-    await asyncio.sleep(1.5)
+    await system.wait_for(lambda: alerts_settled(system))
     assert alerts(system) == [alert]
 
 
@@ -227,5 +242,5 @@ async def test_a_page_alert_moved_to_the_dm_is_not_doubled_when_its_answer_is_lo
     await page_carol(system)
     await system.wait_for(lambda: alerts(system, SENDER_DM), timeout=10)
     await system.wait_for(lambda: system.slack.calls_to("conversations.history"), timeout=10)
-    await asyncio.sleep(1.5)
+    await system.wait_for(lambda: alerts_settled(system))
     assert len(alerts(system)) == 1
