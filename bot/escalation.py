@@ -95,22 +95,30 @@ class Escalator:
         return sum(counts)
 
     async def _channel(self, sends: list[SendView], timed_out_before: datetime) -> int:
+        """One channel's alerts, in turn. Never raises: a channel's task must end with the
+        round, or the next round could post an alert this one is still posting."""
         alerted = 0
         for send in sends:
-            claimed = [r for r in send.recipients if r.escalated == ALERTING]
-            if claimed:
-                # Not in memory: decided before a restart, and may have gone out.
-                attempts = self._attempts.get(send.id, Attempts(unsure=True))
-                if attempts.not_before and attempts.not_before > self.clock():
-                    continue
-            else:
-                claimed = [r for r in send.recipients if needs_alert(r, send, timed_out_before)]
-                if not claimed:
-                    continue
-                await self.pages.claim_alert([r.id for r in claimed])
-                attempts = Attempts()
-            alerted += await self._alert(send, claimed, attempts)
+            try:
+                alerted += await self._escalate(send, timed_out_before)
+            except Exception:
+                log.exception("page escalation of send %s failed; again next round", send.id)
         return alerted
+
+    async def _escalate(self, send: SendView, timed_out_before: datetime) -> int:
+        claimed = [r for r in send.recipients if r.escalated == ALERTING]
+        if claimed:
+            # Not in memory: decided before a restart, and may have gone out.
+            attempts = self._attempts.get(send.id, Attempts(unsure=True))
+            if attempts.not_before and attempts.not_before > self.clock():
+                return 0
+        else:
+            claimed = [r for r in send.recipients if needs_alert(r, send, timed_out_before)]
+            if not claimed:
+                return 0
+            await self.pages.claim_alert([r.id for r in claimed])
+            attempts = Attempts()
+        return await self._alert(send, claimed, attempts)
 
     async def _alert(self, send: SendView, claimed: list[Recipient], attempts: Attempts) -> int:
         """Post the alert about `claimed` unless it is in Slack already; how many it named."""
