@@ -7,11 +7,13 @@ always checks Slack's signature: no path into Bolt skips it.
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -26,17 +28,59 @@ from bot.services import Services
 
 MAX_SLACK_BODY = 256 * 1024
 
+# Methods that make a new message each time they are called. A 5xx answer or a dropped
+# connection does not say whether Slack acted, so repeating one can show people the same
+# message twice: only the caller, which knows what it stored, may decide to call again.
+NOT_IDEMPOTENT = frozenset(
+    {"chat.postMessage", "chat.postEphemeral", "chat.scheduleMessage", "chat.meMessage"}
+)
+
+
+def _method(request: HttpRequest) -> str:
+    return urlsplit(request.url).path.rsplit("/", 1)[-1]
+
+
+class _IdempotentOnly:
+    """Mixin for a retry handler: never repeat a call that may have acted (`NOT_IDEMPOTENT`)."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if _method(request) in NOT_IDEMPOTENT:
+            return False
+        return await super()._can_retry_async(  # type: ignore[misc]
+            state=state, request=request, response=response, error=error
+        )
+
+
+class ServerErrorRetryHandler(_IdempotentOnly, AsyncServerErrorRetryHandler):
+    """5xx answers, retried for reads and edits only."""
+
+
+class ConnectionErrorRetryHandler(_IdempotentOnly, AsyncConnectionErrorRetryHandler):
+    """Dropped connections, retried for reads and edits only."""
+
 
 def web_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that rides out rate limits, 5xx answers and dropped connections."""
+    """A Web API client that rides out rate limits, and 5xx answers and dropped connections
+    where repeating the call cannot double what it did.
+
+    A 429 is retried for every method (Slack did not act); posts are not repeated on a 5xx
+    or a lost connection: the escalator and the notifier decide from what they stored.
+    """
     return AsyncWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=15,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            AsyncServerErrorRetryHandler(max_retry_count=3),
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            ServerErrorRetryHandler(max_retry_count=3),
+            ConnectionErrorRetryHandler(max_retry_count=2),
         ],
         logger=logging.getLogger("smsbot.slack"),
     )

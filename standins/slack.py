@@ -3,6 +3,7 @@
 The demo and the tests run the real bot against it over HTTP, so everything between
 our code and the wire is exercised; only Slack itself is replaced. It records every
 call and keeps the channel as Slack would show it (messages edited in place, threads).
+Tests make it fail as Slack can with `fail` (see `standins.slack_faults`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import aiohttp
 from aiohttp import web
 
 from standins import slack_requests
+from standins.slack_channel import Call, ChannelMessage, plain
+from standins.slack_faults import Fault, take
 from standins.slack_requests import (
     block_actions_body,
     signed_headers,
@@ -27,24 +30,7 @@ from standins.socket_mode import SocketModeStandIn
 
 BOT_USER_ID = "U0BOT"
 APP_TOKEN = "xapp-standin-token"
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-    at: float = field(default_factory=time.monotonic)
-
-
-@dataclass
-class ChannelMessage:
-    channel: str
-    ts: str
-    text: str
-    blocks: list[dict[str, Any]]
-    thread_ts: str | None = None
-    broadcast: bool = False
-    edits: int = 0
+__all__ = ["APP_TOKEN", "BOT_USER_ID", "Call", "ChannelMessage", "SlackStandIn", "plain"]
 
 
 @dataclass
@@ -59,8 +45,8 @@ class SlackStandIn:
     app_token: str = APP_TOKEN
     # channel id -> Slack error code returned when the bot posts there (e.g. not_in_channel)
     refuse: dict[str, str] = field(default_factory=dict)
-    # method -> errors to return on the next calls, one per call ("ratelimited" answers 429)
-    fail_next: dict[str, list[str]] = field(default_factory=dict)
+    # method -> faults for its next calls, one per call; see `fail` and standins.slack_faults
+    fail_next: dict[str, list[str | Fault]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], ChannelMessage] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
@@ -102,6 +88,10 @@ class SlackStandIn:
 
     # what tests and the demo read
 
+    def fail(self, method: str, times: int = 1, **fault: Any) -> None:
+        """Make the next `times` calls of `method` fail; `fault` as `Fault`'s fields."""
+        self.fail_next.setdefault(method, []).extend([Fault(**fault)] * times)
+
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
@@ -115,12 +105,13 @@ class SlackStandIn:
     # the Web API
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
+        """The call's arguments, from the query string (as slack_sdk sends some) and body."""
+        params: dict[str, Any] = dict(request.query)
         if request.method == "GET":
-            return dict(request.query)
+            return params
         if request.content_type == "application/json":
-            return dict(await request.json())
-        form = await request.post()
-        params: dict[str, Any] = dict(form)
+            return {**params, **await request.json()}
+        params.update(await request.post())
         for key in ("blocks", "attachments"):
             if isinstance(params.get(key), str):
                 params[key] = json.loads(params[key])
@@ -133,18 +124,16 @@ class SlackStandIn:
         token = self.app_token if method == "apps.connections.open" else self.token
         if request.headers.get("Authorization") != f"Bearer {token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
-        pending = self.fail_next.get(method)
-        if pending:
-            error = pending.pop(0)
-            if error == "ratelimited":
-                return web.json_response(
-                    {"ok": False, "error": "ratelimited"}, status=429, headers={"Retry-After": "1"}
-                )
-            return web.json_response({"ok": False, "error": error})
+        fault = take(self.fail_next.get(method, []), params)
+        if fault is not None and not fault.act:
+            return fault.answer(request)
         handler = getattr(self, "_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
-        return web.json_response(handler(params))
+        answer = handler(params)
+        if fault is not None:
+            return fault.answer(request)  # it acted; the answer is what is lost
+        return web.json_response(answer)
 
     def _auth_test(self, params: dict[str, Any]) -> dict[str, Any]:
         return {
@@ -184,6 +173,27 @@ class SlackStandIn:
         message.blocks = list(params.get("blocks") or [])
         message.edits += 1
         return {"ok": True, "channel": key[0], "ts": key[1]}
+
+    def _conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = str(params.get("users", ""))
+        return {"ok": True, "channel": {"id": "D" + user[1:]}}
+
+    def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread, its parent first, as the bot may read it (a refused channel refuses it)."""
+        channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))
+        if self.refuse.get(channel, "is_archived") != "is_archived":
+            return {"ok": False, "error": self.refuse[channel]}
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "thread_not_found"}
+        thread = [self.messages[(channel, ts)], *self.thread(channel, ts)]
+        return {"ok": True, "messages": [m.as_api() for m in thread], "has_more": False}
+
+    def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A channel's top-level messages, newest first."""
+        channel = str(params.get("channel", ""))
+        newest_first = self.channel_messages(channel)[::-1]
+        limit = int(params.get("limit") or 100)
+        return {"ok": True, "messages": [m.as_api() for m in newest_first[:limit]]}
 
     def _users_info(self, params: dict[str, Any]) -> dict[str, Any]:
         user_id = str(params.get("user", ""))
@@ -275,14 +285,3 @@ class SlackStandIn:
             "/sms", text, user_id, channel_id, response_url=self.new_response_url()
         )
         return await self.socket_mode.send("slash_commands", fields)
-
-
-def plain(message: ChannelMessage) -> str:
-    """A message's blocks as the text a person would read in the channel."""
-    lines: list[str] = []
-    for block in message.blocks:
-        if block.get("type") == "section":
-            lines.append(block["text"]["text"])
-        elif block.get("type") == "context":
-            lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
-    return "\n".join(lines) or message.text

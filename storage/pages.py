@@ -1,8 +1,12 @@
 """Page escalation: which pages need a loud alert, and the marks that keep it to one.
 
-A recipient's `escalated` column is 0 before any alert, 1 once alerted, 2 once the
-"Retry failed" button has re-sent to it; each mark is written before the Slack call it
-guards, so an alert or a retry happens at most once.
+A recipient's `escalated` column is 0 before any alert, 3 (`ALERTING`) once an alert
+about it is decided but not known to be in Slack, 1 once alerted, 2 once the "Retry
+failed" button has re-sent to it. The 3 is written before the alert is posted: after a
+lost answer or a restart, the escalator finds those recipients, and looks in Slack for
+the alert (marked from their ids) before posting it again, so an alert is said at least
+once and never twice. The 2 is written in the same commit that claims the retry, so a
+retry happens at most once.
 """
 
 from __future__ import annotations
@@ -15,16 +19,21 @@ from sqlite_utils import Database
 from storage.rows import Recipient, SendView, iso, load_send, recipient_from_row
 from storage.store import Store
 
-__all__ = ["DUE_ESCALATIONS_SQL", "Pages"]
+__all__ = ["ALERTED", "ALERTING", "DUE_ESCALATIONS_SQL", "Pages"]
 
-# The timeout counts from when the page went out (`goes_out`), not from the command.
+ALERTED = 1
+ALERTING = 3
+
+# An alert under way (ALERTING: its post may or may not have landed) is always due; otherwise
+# the timeout counts from when the page went out (`goes_out`), not from the command.
 # Read from the pages (a partial index holds just the posted ones), then each page's
 # recipients: starting from the recipients would read every undelivered SMS ever sent.
 # Parameter: the moment before which an undelivered page has timed out.
 DUE_ESCALATIONS_SQL = (
     "SELECT s.id FROM sends s WHERE s.kind = 'page' AND s.message_ts IS NOT NULL "
-    "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_id = s.id AND r.escalated = 0 "
-    "AND (r.state = 'failed' OR (r.state != 'delivered' AND s.goes_out <= ?))) "
+    "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_id = s.id "
+    f"AND (r.escalated = {ALERTING} OR (r.escalated = 0 AND (r.state = 'failed' "
+    "OR (r.state != 'delivered' AND s.goes_out <= ?))))) "
     "ORDER BY s.id"
 )
 
@@ -36,8 +45,8 @@ class Pages:
         self.store = store
 
     async def due_escalations(self, timed_out_before: datetime) -> list[SendView]:
-        """Pages with a recipient that failed, or is undelivered and went out before the
-        timeout, and has not been escalated yet."""
+        """Pages with an alert under way, or with a recipient that failed, or is undelivered
+        and went out before the timeout, and has not been escalated yet."""
 
         def read(db: Database) -> list[SendView]:
             rows = db.execute(DUE_ESCALATIONS_SQL, [iso(timed_out_before)]).fetchall()
@@ -55,14 +64,33 @@ class Pages:
             )
         )
 
+    async def claim_alert(self, recipient_ids: Sequence[int]) -> None:
+        """Mark recipients as being alerted about, before the alert is posted."""
+        await self._move(recipient_ids, 0, ALERTING)
+
+    async def settle_alert(self, recipient_ids: Sequence[int]) -> None:
+        """The alert is in Slack (or no longer needed): alerted, unless retried meanwhile."""
+        await self._move(recipient_ids, ALERTING, ALERTED)
+
+    async def _move(self, recipient_ids: Sequence[int], before: int, after: int) -> None:
+        ids = list(recipient_ids)
+        marks = ",".join("?" * len(ids))
+        await self.store.write(
+            lambda db: db.execute(
+                f"UPDATE recipients SET escalated = ? WHERE escalated = ? AND id IN ({marks})",
+                [after, before, *ids],
+            )
+        )
+
     async def claim_retry(self, send_id: int) -> list[Recipient]:
         """The alerted, undelivered recipients of a page, marked retried in the same commit,
-        so two clicks on "Retry failed" send once."""
+        so two clicks on "Retry failed" send once. A click on an alert whose answer was
+        lost proves it is in Slack, so recipients still marked `ALERTING` count too."""
 
         def write(db: Database) -> list[Recipient]:
             rows = list(
                 db["recipients"].rows_where(
-                    "send_id = ? AND escalated = 1 AND state != 'delivered'",
+                    "send_id = ? AND escalated IN (1, 3) AND state != 'delivered'",
                     [send_id],
                     order_by="id",
                 )

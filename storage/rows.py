@@ -71,7 +71,8 @@ class Recipient:
     announced: bool
     slack_user: str | None = None
     escalated: int = 0
-    """0 no alert yet, 1 alerted (page not through), 2 retried after the alert."""
+    """0 no alert yet, 3 alert under way (not known to be in Slack), 1 alerted (page not
+    through), 2 retried after the alert."""
 
 
 @dataclass(frozen=True)

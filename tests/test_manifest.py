@@ -60,14 +60,20 @@ def test_interactivity_posts_to_the_same_route_as_the_command(manifest: dict[str
     assert interactivity["request_url"] == _sms_command(manifest)["url"]
 
 
-# Web API methods the bot may call, and the bot scope each needs (api.slack.com/methods).
+# Web API methods the bot may call, and the bot scopes each needs (api.slack.com/methods).
+# Reading (to find a page alert whose answer was lost) covers where tracked messages live:
+# public and private channels, and the sender's DM with the app; never a group DM, which
+# refuses the bot.
+READ_SCOPES = ("channels:history", "groups:history", "im:history")
 METHOD_SCOPES = {
-    "chat_postMessage": "chat:write",
-    "chat_update": "chat:write",
-    "chat_postEphemeral": "chat:write",
-    "users_info": "users:read",
-    "usergroups_users_list": "usergroups:read",
-    "conversations_open": "im:write",
+    "chat_postMessage": ("chat:write",),
+    "chat_update": ("chat:write",),
+    "chat_postEphemeral": ("chat:write",),
+    "users_info": ("users:read",),
+    "usergroups_users_list": ("usergroups:read",),
+    "conversations_open": ("im:write",),
+    "conversations_replies": READ_SCOPES,
+    "conversations_history": READ_SCOPES,
 }
 
 
@@ -89,7 +95,7 @@ def test_bot_scopes_are_exactly_what_the_code_uses(manifest: dict[str, Any]) -> 
     assert called, "no Web API calls found: the scan is broken"
     unknown = called - METHOD_SCOPES.keys()
     assert not unknown, f"add the scopes of {unknown} to METHOD_SCOPES"
-    needed = {METHOD_SCOPES[m] for m in called} | {"commands"}
+    needed = {scope for m in called for scope in METHOD_SCOPES[m]} | {"commands"}
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed
 
 

@@ -206,3 +206,33 @@ async def test_calls_to_one_channel_are_paced_under_slacks_limit(make_system: Sy
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     # 0.5 s apart when sent; arrival jitter on a loaded machine can eat a little of it
     assert min(gaps) >= 0.3, gaps
+
+
+async def test_a_burst_in_one_channel_does_not_hold_another_channels_update(
+    make_system: SystemFactory,
+):
+    interval = 1.0
+    system = await make_system(env={"SMS_UPDATE_INTERVAL": str(interval)}, report_delay=0.3)
+    busy, quiet = "C0BUSY", "C0QUIET"
+    for n in range(3):
+        await system.slash(f"send +2348031000{n}10,+2348031000{n}19 burst {n}", channel_id=busy)
+    await system.slash(f"send {DELIVERS} the quiet one", channel_id=quiet)
+    await system.wait_for(lambda: message_with(system, "1 delivered", quiet), timeout=30)
+    [post] = [c for c in system.slack.calls_to("chat.postMessage") if c.params["channel"] == quiet]
+    [edit] = [c for c in system.slack.calls_to("chat.update") if c.params["channel"] == quiet]
+    # alone, the edit comes one interval after the post (the report is gathered for one
+    # interval, and the channel's pace): at most one more is allowed for the busy channel's
+    # sake. The loop that walked the channels in turn took about 4 s here.
+    assert edit.at - post.at < 2 * interval, edit.at - post.at
+    await system.wait_for(
+        lambda: sum("0 pending" in m.text for m in system.slack.channel_messages(busy)) == 3,
+        timeout=30,
+    )
+    busy_calls = sorted(
+        c.at
+        for c in system.slack.calls
+        if c.method in ("chat.postMessage", "chat.update") and c.params.get("channel") == busy
+    )
+    assert len(busy_calls) >= 8  # 3 posts, 3 thread replies, and the edits
+    gaps = [b - a for a, b in itertools.pairwise(busy_calls)]
+    assert min(gaps) >= interval - 0.2, gaps

@@ -8,12 +8,15 @@ rows still there are simply done again: an edit shows the same thing twice, neve
 messages.
 
 Thread replies about failures are at most once: recipients are marked announced before
-the reply is posted, so a crash in between loses that reply rather than doubling it.
-The tracked message, which always shows every failure, is the record that cannot be lost.
+the reply is posted, so a crash in between, or an answer lost on the way (a 5xx, a dropped
+connection), loses that reply rather than doubling it; only an answer in which Slack says
+it did not post puts the mark back. The tracked message, which always shows every
+failure, is the record that cannot be lost.
 
 The parts: `pacer` (one pace per channel for every Slack call), `tracked` (posting and
-editing the message, and the fallbacks for permanent Slack errors) and `worker` (the
-outbox loop, with backoff and giving up).
+editing the message, and the fallbacks for permanent Slack errors), `worker` (the outbox
+loop, one task per channel with work, with backoff and giving up) and `once` (a post
+that must be seen once, such as a page alert: marked, and looked for before a repeat).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ channel that refuses us is replaced by the sender's DM with the app, and a dead 
 drops the update with a metric (no retry can help until an admin fixes it). `update`
 raises whatever went wrong; the worker asks `fall_back` first and retries the rest with
 backoff.
+
+The message's first block carries a marker made from the send's id: a send with no
+message on record (its post's answer was lost, or the process died posting it) is looked
+for by that marker before it is posted, so a lost answer does not make two messages.
 """
 
 from __future__ import annotations
@@ -19,27 +23,34 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.metrics import Metrics
+from bot.notifier.errors import (
+    CHANNEL_REFUSES,
+    MESSAGE_GONE,
+    TOKEN_DEAD,
+    error_code,
+    may_have_acted,
+)
+from bot.notifier.once import PostOnce, marked_blocks
 from bot.notifier.pacer import Pacer
 from sms.delivery import State
 from storage import Outbox, Sends, SendView
 
-__all__ = ["CHANNEL_REFUSES", "MESSAGE_GONE", "TOKEN_DEAD", "Posted", "TrackedMessages"]
+__all__ = [
+    "CHANNEL_REFUSES",
+    "MESSAGE_GONE",
+    "TOKEN_DEAD",
+    "Posted",
+    "TrackedMessages",
+    "error_code",
+    "may_have_acted",
+]
 
 log = logging.getLogger(__name__)
 
-# The channel will not take our message: the sender's DM with the app takes it instead.
-CHANNEL_REFUSES = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
-# The tracked message is gone: post a new one where it was.
-MESSAGE_GONE = {"message_not_found", "cant_update_message", "edit_window_closed"}
-# Our token no longer works: no retry can help until an admin fixes it.
-TOKEN_DEAD = {
-    "token_revoked",
-    "invalid_auth",
-    "account_inactive",
-    "not_authed",
-    "missing_scope",
-    "team_access_not_granted",
-}
+
+def marker(send_id: int) -> str:
+    """What marks a send's tracked message, so it can be found if its post's answer is lost."""
+    return f"smsbot-send-{send_id}"
 
 
 @dataclass(frozen=True)
@@ -47,11 +58,6 @@ class Posted:
     channel: str
     ts: str
     notice: str | None
-
-
-def error_code(error: SlackApiError) -> str:
-    """Slack's error string, the key for metrics and for choosing a fallback."""
-    return str(error.response.get("error") or "unknown")
 
 
 class TrackedMessages:
@@ -74,6 +80,7 @@ class TrackedMessages:
         self.client = client
         self.metrics = metrics
         self.pacer = pacer
+        self.once = PostOnce(client, pacer, metrics)
         self.mask = mask
         self.clock = clock
         # Wakes the outbox worker: a post may leave an update behind it still to do.
@@ -88,11 +95,12 @@ class TrackedMessages:
         send = await self.sends.load(send_id)
         assert send is not None
         message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
+        blocks = marked_blocks(message, marker(send.id))
         notice = None
         try:
             await self.pacer.wait(send.channel_id)
             response = await self.client.chat_postMessage(
-                channel=send.channel_id, text=message.text, blocks=message.blocks
+                channel=send.channel_id, text=message.text, blocks=blocks
             )
         except SlackApiError as error:
             code = error_code(error)
@@ -105,7 +113,7 @@ class TrackedMessages:
                 "(`/invite @smsbot`) to see them there next time."
             )
             response = await self.client.chat_postMessage(
-                channel=send.user_id, text=message.text, blocks=message.blocks
+                channel=send.user_id, text=message.text, blocks=blocks
             )
         self.metrics.slack_updates.labels("chat.postMessage").inc()
         posted = Posted(channel=str(response["channel"]), ts=str(response["ts"]), notice=notice)
@@ -127,7 +135,7 @@ class TrackedMessages:
             channel=send.message_channel,
             ts=send.message_ts,
             text=message.text,
-            blocks=message.blocks,
+            blocks=marked_blocks(message, marker(send.id)),
         )
         self.metrics.slack_updates.labels("chat.update").inc()
         if send.kind == "page":
@@ -146,13 +154,14 @@ class TrackedMessages:
                 text=reply.text,
                 blocks=reply.blocks,
             )
-        except SlackApiError as error:
+        except Exception as error:
+            if not may_have_acted(error):
+                await self.outbox.mark_announced(ids, announced=False)  # Slack said no: later
+                raise
+            # It may be in the thread already: at most once means not saying it again.
             self.metrics.slack_errors.labels("chat.postMessage", error_code(error)).inc()
-            log.warning("thread reply for send %s not posted: %s", send.id, error_code(error))
+            log.warning("thread reply for send %s may be lost: %s", send.id, error_code(error))
             return
-        except Exception:
-            await self.outbox.mark_announced(ids, announced=False)
-            raise
         self.metrics.slack_updates.labels("chat.postMessage").inc()
 
     async def fall_back(self, send: SendView, code: str) -> bool:
@@ -170,6 +179,19 @@ class TrackedMessages:
         else:
             return False
         return True
+
+    async def post_unposted(self, send: SendView) -> None:
+        """Post the message of a send that has none on record, unless an earlier post of it
+        is in Slack: a post whose answer was lost (a 5xx, a dropped connection, a crash)
+        may have landed, and then that message is adopted instead of posting a second.
+        Raises when Slack cannot say; the worker asks again next round."""
+        found = await self.once.find_top(send.channel_id, send.user_id, marker(send.id))
+        if found is None:
+            await self.repost(send, "never posted")
+            return
+        log.info("send %s: its message was posted, the answer lost; adopting it", send.id)
+        await self.outbox.set_tracked_message(send.id, found.channel, found.ts, None, None)
+        self.poke()
 
     async def repost(self, send: SendView, reason: str) -> None:
         """Post the tracked message anew (in the channel, or the DM if the channel refuses)."""

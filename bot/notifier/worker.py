@@ -2,6 +2,12 @@
 
 It decides when and whether to try a send's update; what a try does, and what each
 permanent Slack error falls back to, is `TrackedMessages`' job.
+
+Channels are independent: a round hands each channel's rows to that channel's own task,
+which works through them in queue order, waiting on the channel's pace. A burst in one
+channel then only slows that channel; a round that finds a channel still busy leaves its
+rows for the round its task rings when it is done. A send is in at most one task at a
+time, so its edits and thread replies stay in order and are never made twice at once.
 """
 
 from __future__ import annotations
@@ -10,12 +16,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from slack_sdk.errors import SlackApiError
 
 from bot.metrics import Metrics
-from bot.notifier.tracked import TrackedMessages, error_code
+from bot.notifier.errors import error_code
+from bot.notifier.tracked import TrackedMessages
 from storage import Outbox, Pending, Sends, SendView
 
 __all__ = ["MAX_ATTEMPTS", "MAX_BACKOFF", "ORPHAN_AFTER", "Notifier"]
@@ -48,6 +56,9 @@ class Notifier:
         self.clock = clock
         # Shared with `tracked`, whose posts ring it too.
         self._wake = wake
+        self._channels: dict[str, asyncio.Task[None]] = {}
+        self._in_hand: dict[int, str] = {}  # send -> the channel whose task is working on it
+        self._missed: set[str] = set()  # busy channels a round found more rows for
 
     def poke(self) -> None:
         """Something changed: run a round soon."""
@@ -70,27 +81,82 @@ class Notifier:
             except Exception:
                 log.exception("notifier round failed; trying again next round")
 
+    async def stop(self) -> None:
+        """Cancel the channel tasks (on shutdown, after `run`); `drain` redoes what they left."""
+        tasks = list(self._channels.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     async def drain(self) -> None:
         """Rounds until nothing is due or a round changes nothing: for shutdown, under a limit."""
-        before = await self.outbox.pending(due=self.clock())
-        while before:
-            await self.flush()
-            after = await self.outbox.pending(due=self.clock())
-            if after == before:
-                return
-            before = after
+        try:
+            await self._settle()
+            before = await self.outbox.pending(due=self.clock())
+            while before:
+                await self.flush()
+                await self._settle()
+                after = await self.outbox.pending(due=self.clock())
+                if after == before:
+                    return
+                before = after
+        finally:
+            await self.stop()
 
     async def flush(self) -> None:
-        """One round over the outbox rows that are due."""
+        """One round over the outbox rows that are due: each channel's rows to its own task."""
+        by_channel: dict[str, list[tuple[Pending, SendView]]] = {}
         for pending in await self.outbox.pending(due=self.clock()):
+            if pending.send_id in self._in_hand:
+                self._missed.add(self._in_hand[pending.send_id])  # changed while in hand
+                continue
             send = await self.sends.load(pending.send_id)
             if send is None:
                 await self.outbox.drop(pending.send_id)
-            elif send.message_ts is None:
-                if self._orphaned(send):
-                    await self.tracked.repost(send, "never posted")
-            else:
-                await self._bring_up_to_date(send, pending)
+                continue
+            channel = send.message_channel or send.channel_id
+            busy = channel in self._channels
+            if busy:
+                self._missed.add(channel)
+            elif send.message_ts is not None or self._orphaned(send):
+                by_channel.setdefault(channel, []).append((pending, send))
+        for channel, work in by_channel.items():
+            self._in_hand.update((send.id, channel) for _, send in work)
+            task = asyncio.create_task(self._work(work), name=f"notifier {channel}")
+            self._channels[channel] = task
+            task.add_done_callback(lambda _, c=channel, w=work: self._done(c, w))
+
+    async def _settle(self) -> None:
+        """Wait for the channel tasks started so far."""
+        while self._channels:
+            await asyncio.gather(*self._channels.values(), return_exceptions=True)
+
+    def _done(self, channel: str, work: list[tuple[Pending, SendView]]) -> None:
+        del self._channels[channel]
+        for _, send in work:
+            self._in_hand.pop(send.id, None)
+        if channel in self._missed:
+            self._missed.discard(channel)
+            self.poke()  # rows came in for this channel while it was busy
+
+    async def _work(self, work: list[tuple[Pending, SendView]]) -> None:
+        """One channel's rows, in queue order.
+
+        A send may wait a while for the channel's pace, so its row and state are read
+        again just before its calls: the edit shows the newest state and clears its row.
+        """
+        for pending, seen in work:
+            try:
+                version = await self.outbox.version(seen.id)
+                send = await self.sends.load(seen.id)
+                if version is None or send is None:
+                    continue  # done meanwhile (a post showed it), or gone
+                if send.message_ts is None:
+                    await self.tracked.post_unposted(send)
+                else:
+                    await self._bring_up_to_date(send, replace(pending, version=version))
+            except Exception:
+                log.exception("update of send %s failed; trying again next round", seen.id)
 
     async def _bring_up_to_date(self, send: SendView, pending: Pending) -> None:
         try:
