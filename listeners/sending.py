@@ -63,7 +63,8 @@ def confirmation(
     for batch in result.unknown:
         lines.append(
             f":warning: {len(batch.mobiles)} number(s): {batch.error}. I will not re-send "
-            "them on my own; check with the provider before sending again."
+            "them on my own: `/sms status` here lists them, and the provider can tell "
+            "whether they went out. Check before sending again."
         )
     for batch in result.rejected:
         lines.append(f":x: {len(batch.mobiles)} number(s) were not sent: {batch.error}")

@@ -24,12 +24,13 @@ from bot.gateway.answers import (
     as_text,
     status_entry,
 )
-from bot.gateway.codes import ACCOUNT_LEVEL, ResultCode, describe
+from bot.gateway.codes import ACCOUNT_LEVEL, NOT_SENT, ResultCode, describe
 from bot.gateway.errors import (
     GatewayError,
     GatewayProtocolError,
     GatewayRejected,
     GatewayTimeout,
+    GatewayUncertain,
     GatewayUnreachable,
 )
 
@@ -252,6 +253,10 @@ class GatewayClient:
                     f"The gateway's answer has no numeric result code{suffix}",
                     outcome_unknown=maybe_acted,
                 ),
+            )
+        if code != 0 and maybe_acted and code not in NOT_SENT:
+            raise self._fail(
+                operation, GatewayUncertain(f"{describe(code, msg)}{suffix}", code=code)
             )
         if code != 0:
             raise self._fail(operation, GatewayRejected(describe(code, msg), code=code))
