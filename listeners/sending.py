@@ -1,4 +1,4 @@
-"""The one send path every Slack surface takes: send, post the tracked message, confirm.
+"""The one send path every Slack surface takes: send, have the tracked message posted, confirm.
 
 The slash command and the Retry button use it today; shortcuts, the compose modal and
 workflow steps are meant to, so each new surface is a new door to the same engine (the
@@ -23,6 +23,9 @@ from storage import NewSend
 log = logging.getLogger(__name__)
 
 UPDATES_IN_CHANNEL = "Delivery updates will appear on the message in the channel."
+# Seconds the confirmation waits for the worker to post the tracked message, to say where it
+# went; after that it says "in the channel", which is where it goes unless the channel refuses.
+PLACED_WAIT = 10.0
 
 
 def _numbers(result: SendResult, people: dict[str, str | None]) -> str:
@@ -93,8 +96,8 @@ async def deliver(
         await asker.tell(f":x: Nothing was sent: {reasons}")
         return
     try:
-        posted = await services.tracked.post(result.send_id)
-        where = posted.notice or UPDATES_IN_CHANNEL
+        posted = await services.tracked.placed(result.send_id, timeout=PLACED_WAIT)
+        where = (posted and posted.notice) or UPDATES_IN_CHANNEL
     except SlackApiError as error:
         log.warning("tracked message for send %s not posted: %s", result.send_id, error)
         where = (

@@ -7,6 +7,7 @@ call and keeps the channel as Slack would show it (messages edited in place, thr
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -49,6 +50,8 @@ class SlackStandIn:
     refuse: dict[str, str] = field(default_factory=dict)
     # method -> errors to return on the next calls, one per call ("ratelimited" answers 429)
     fail_next: dict[str, list[str]] = field(default_factory=dict)
+    # method -> seconds to wait before answering it (a slow Slack); the call is recorded at once
+    delays: dict[str, float] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], ChannelMessage] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
@@ -117,6 +120,8 @@ class SlackStandIn:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         pending = self.fail_next.get(method)

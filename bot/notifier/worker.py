@@ -18,12 +18,10 @@ from bot.metrics import Metrics
 from bot.notifier.tracked import TrackedMessages, error_code
 from storage import Outbox, Pending, Sends, SendView
 
-__all__ = ["MAX_ATTEMPTS", "MAX_BACKOFF", "ORPHAN_AFTER", "Notifier"]
+__all__ = ["MAX_ATTEMPTS", "MAX_BACKOFF", "Notifier"]
 
 log = logging.getLogger(__name__)
 
-# Seconds after which a send that has no tracked message is posted by the worker.
-ORPHAN_AFTER = 60
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 
@@ -87,8 +85,8 @@ class Notifier:
             if send is None:
                 await self.outbox.drop(pending.send_id)
             elif send.message_ts is None:
-                if self._orphaned(send):
-                    await self.tracked.repost(send, "never posted")
+                # The worker alone posts tracked messages: a command never races it to a second.
+                await self.tracked.repost(send, "not posted yet")
             else:
                 await self._bring_up_to_date(send, pending)
 
@@ -118,8 +116,3 @@ class Notifier:
             delay = min(self.interval * 2 ** (pending.attempts + 1), MAX_BACKOFF)
             log.warning("update of send %s failed (%s); again in %.1fs", send.id, error, delay)
             await self.outbox.defer(send.id, self.clock() + timedelta(seconds=delay))
-
-    def _orphaned(self, send: SendView) -> bool:
-        """A send stored but never posted: the command that made it died before posting."""
-        created = datetime.fromisoformat(send.created)
-        return (self.clock() - created).total_seconds() > ORPHAN_AFTER
