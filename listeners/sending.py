@@ -90,7 +90,16 @@ async def deliver(
     problems: list[str] | None = None,
 ) -> None:
     """Send to `targets`, post the tracked message and tell the sender how it went."""
-    result = await send_and_store(services, send, targets, send_at)
+    signature = services.settings.sms_signature
+    result = await send_and_store(
+        services.gateway,
+        services.sends,
+        send,
+        targets,
+        send_at,
+        signature=signature,
+        metrics=services.metrics,
+    )
     if result.send_id is None:
         reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))
         await asker.tell(f":x: Nothing was sent: {reasons}")
@@ -104,7 +113,7 @@ async def deliver(
             f":warning: I could not post delivery updates anywhere "
             f"({error.response.get('error')}). Check them with `/sms status`."
         )
-    content = gateway_content(services, send.content)
+    content = gateway_content(signature, send.content)
     await asker.tell(
         confirmation(
             result,

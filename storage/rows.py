@@ -87,6 +87,8 @@ class SendView:
     notice: str | None
     retry_of: int | None = None
     changes: int = 0
+    phase: str = "done"
+    """`calling` while its gateway call is in flight; see storage/schema.py m005."""
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property

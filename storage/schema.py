@@ -117,3 +117,13 @@ def m004_send_change_counter(db: Database) -> None:
         "UPDATE sends SET changes = "
         "coalesce((SELECT version FROM outbox o WHERE o.send_id = sends.id), 0)"
     )
+
+
+@migrations()
+def m005_write_ahead_sends(db: Database) -> None:
+    """Where a send is in its gateway call: `calling` is written before the call, so a crash
+    between the call and its answer leaves the send on record; `done` once it is answered
+    (every send made before this column existed), `interrupted` when a restart found it
+    still `calling`."""
+    db["sends"].add_column("phase", str, not_null_default="done")
+    db.execute("CREATE INDEX sends_calling ON sends (created) WHERE phase = 'calling'")

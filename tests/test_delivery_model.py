@@ -470,7 +470,9 @@ async def test_update_queued_while_a_round_is_in_flight_is_not_lost(tmp_path: Pa
     try:
         send = NewSend("T0DEMO", "U0ALICE", DEMO_CHANNEL, "send", "hello")
         msg_id, mobile = "250101129999999998", POOL[0]
-        send_id = await sends.record(send, [NewRecipient(mobile, msg_id, State.ACCEPTED)])
+        send_id = await sends.begin(send, [NewRecipient(mobile, None, State.UNKNOWN)])
+        await sends.answer(send_id, [NewRecipient(mobile, msg_id, State.ACCEPTED)])
+        await sends.finish(send_id)
         # The notifier's round reads the outbox while the command is posting the message...
         (seen,) = await outbox.pending(due=utc_now())
         # ...which then records where the message is (and that it shows version 1)...

@@ -17,6 +17,7 @@ from slack_sdk.errors import SlackApiError
 from bot.metrics import Metrics
 from bot.notifier.tracked import TrackedMessages, error_code
 from storage import Outbox, Pending, Sends, SendView
+from storage.sends import CALLING
 
 __all__ = ["MAX_ATTEMPTS", "MAX_BACKOFF", "Notifier"]
 
@@ -53,6 +54,7 @@ class Notifier:
 
     async def run(self) -> None:
         """The background loop; also catches up on whatever was pending at start."""
+        await self._recover_interrupted()
         self._wake.set()
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
@@ -82,13 +84,25 @@ class Notifier:
         """One round over the outbox rows that are due."""
         for pending in await self.outbox.pending(due=self.clock()):
             send = await self.sends.load(pending.send_id)
-            if send is None:
+            if send is None or not send.channel_id:  # gone, or sent from a terminal
                 await self.outbox.drop(pending.send_id)
+            elif send.phase == CALLING:
+                continue  # posted once the gateway has answered, with what it answered
             elif send.message_ts is None:
                 # The worker alone posts tracked messages: a command never races it to a second.
                 await self.tracked.repost(send, "not posted yet")
             else:
                 await self._bring_up_to_date(send, pending)
+
+    async def _recover_interrupted(self) -> None:
+        """Sends a crash caught in their gateway call: shown as unknown, never sent again."""
+        try:
+            interrupted = await self.sends.recover_interrupted(before=self.clock())
+        except Exception:
+            log.exception("could not look for sends interrupted by a crash")
+            return
+        if interrupted:
+            log.warning("sends %s were interrupted in their gateway call: unknown", interrupted)
 
     async def _bring_up_to_date(self, send: SendView, pending: Pending) -> None:
         try:
