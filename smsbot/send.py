@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sqlite3
 import sys
 from datetime import UTC, datetime
 
@@ -73,7 +74,16 @@ async def run(args: argparse.Namespace, settings: Settings, gateway: GatewayClie
         sender_id=args.sender_id or settings.sms_sender_id,
     )
     store = Store(settings.database_path, lambda: datetime.now(UTC), exclusive=False)
-    await store.open()
+    try:
+        await store.open()
+    except (sqlite3.Error, OSError) as error:
+        await store.close()
+        print(
+            f"smsbot: DATABASE_PATH={settings.database_path} cannot take the record of "
+            f"this send ({error}); nothing was sent",
+            file=sys.stderr,
+        )
+        return REJECTED
     try:
         result = await send_and_store(
             gateway,
@@ -83,6 +93,13 @@ async def run(args: argparse.Namespace, settings: Settings, gateway: GatewayClie
             None,
             signature=settings.sms_signature,
         )
+    except (sqlite3.Error, OSError) as error:
+        print(
+            f"smsbot: the send could not be recorded in DATABASE_PATH ({error}); it may or "
+            "may not have been sent, and is not re-sent: check with the provider",
+            file=sys.stderr,
+        )
+        return UNKNOWN
     finally:
         await store.close()
     return _report(result)

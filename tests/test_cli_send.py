@@ -185,3 +185,16 @@ async def test_send_beside_a_running_bot_shares_its_database_and_posts_nothing(
     assert rows == [("cli", system.gateway.sent[0]["msgId"])]
     await asyncio.sleep(1.5)  # reports come back; the bot must not post a message for them
     assert system.slack.calls_to("chat.postMessage") == []
+
+
+async def test_a_database_path_that_cannot_hold_the_record_sends_nothing(
+    tmp_path: Path, gateway: GatewaySimulator
+) -> None:
+    folder = tmp_path / "a-directory"
+    folder.mkdir()
+    env = env_for(gateway, DATABASE_PATH=str(folder))
+    run = await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=env)
+    assert run.code == REJECTED, (run.code, run.stderr)
+    assert run.problems == [run.problems[0]] and "DATABASE_PATH" in run.problems[0], run.stderr
+    assert "nothing was sent" in run.stderr and "Traceback" not in run.stderr
+    assert sends_made(gateway) == []
