@@ -58,7 +58,9 @@ def recipients_from(
             state, reason = (State.SCHEDULED if scheduled else State.ACCEPTED), None
         elif batch.error and batch.error.outcome_unknown:
             state = State.UNKNOWN
-            reason = f"the gateway's answer was lost ({batch.error}); not re-sent"
+            reason = (
+                f"the gateway's answer did not say whether it went out ({batch.error}); not re-sent"
+            )
         else:
             state, reason = State.FAILED, f"not sent: {batch.error}"
         recipients.extend(
