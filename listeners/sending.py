@@ -1,4 +1,4 @@
-"""The one send path every Slack surface takes: send, post the tracked message, confirm.
+"""The one send path every Slack surface takes: send, have the tracked message posted, confirm.
 
 The slash command and the Retry button use it today; shortcuts, the compose modal and
 workflow steps are meant to, so each new surface is a new door to the same engine (the
@@ -23,6 +23,9 @@ from storage import NewSend
 log = logging.getLogger(__name__)
 
 UPDATES_IN_CHANNEL = "Delivery updates will appear on the message in the channel."
+# Seconds the confirmation waits for the worker to post the tracked message, to say where it
+# went; after that it says "in the channel", which is where it goes unless the channel refuses.
+PLACED_WAIT = 10.0
 
 
 def _numbers(result: SendResult, people: dict[str, str | None]) -> str:
@@ -63,7 +66,8 @@ def confirmation(
     for batch in result.unknown:
         lines.append(
             f":warning: {len(batch.mobiles)} number(s): {batch.error}. I will not re-send "
-            "them on my own; check with the provider before sending again."
+            "them on my own: `/sms status` here lists them, and the provider can tell "
+            "whether they went out. Check before sending again."
         )
     for batch in result.rejected:
         lines.append(f":x: {len(batch.mobiles)} number(s) were not sent: {batch.error}")
@@ -86,21 +90,30 @@ async def deliver(
     problems: list[str] | None = None,
 ) -> None:
     """Send to `targets`, post the tracked message and tell the sender how it went."""
-    result = await send_and_store(services, send, targets, send_at)
+    signature = services.settings.sms_signature
+    result = await send_and_store(
+        services.gateway,
+        services.sends,
+        send,
+        targets,
+        send_at,
+        signature=signature,
+        metrics=services.metrics,
+    )
     if result.send_id is None:
         reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))
         await asker.tell(f":x: Nothing was sent: {reasons}")
         return
     try:
-        posted = await services.tracked.post(result.send_id)
-        where = posted.notice or UPDATES_IN_CHANNEL
+        posted = await services.tracked.placed(result.send_id, timeout=PLACED_WAIT)
+        where = (posted and posted.notice) or UPDATES_IN_CHANNEL
     except SlackApiError as error:
         log.warning("tracked message for send %s not posted: %s", result.send_id, error)
         where = (
             f":warning: I could not post delivery updates anywhere "
             f"({error.response.get('error')}). Check them with `/sms status`."
         )
-    content = gateway_content(services, send.content)
+    content = gateway_content(signature, send.content)
     await asker.tell(
         confirmation(
             result,

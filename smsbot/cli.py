@@ -17,6 +17,7 @@ from aiohttp import web
 from bot.config import ConfigError, Settings, load_settings
 from bot.gateway import GatewayClient, GatewayError
 from sms import phones
+from smsbot import send as terminal_send
 from storage import DatabaseInUse
 
 
@@ -36,10 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--report-delay", type=float, default=2.0, help="seconds before a report")
     sim.add_argument("--fail-suffix", action="append", help="numbers ending so fail (default 9)")
     sim.add_argument("--balance", type=Decimal, default=Decimal("100.00"))
-    send = sub.add_parser("send", help="send an SMS through the gateway")
-    send.add_argument("to", nargs="+", help="phone numbers, e.g. +2348031000010")
-    send.add_argument("-m", "--message", required=True)
-    send.add_argument("--from", dest="sender_id", help="sender ID shown on the phone")
+    terminal_send.add_parser(sub)
     sub.add_parser("balance", help="show the gateway account balance")
     status = sub.add_parser("status", help="delivery status of a send")
     status.add_argument("msg_id")
@@ -89,34 +87,27 @@ async def _terminal(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "balance":
             print(f"Balance: {await gateway.balance()}")
             return 0
+        if args.command == "send":
+            return await terminal_send.run(args, settings, gateway)
         numbers = []
         for raw in args.to:
             for part in raw.split(","):
                 numbers.append(phones.normalize(part, settings.sms_default_region))
-        if args.command == "status":
-            entries = await gateway.status([(args.msg_id, n) for n in numbers])
-            for entry in entries:
+        entries = await gateway.status([(args.msg_id, n) for n in numbers])
+        for entry in entries:
+            print(
+                f"{entry.msg_id} {phones.display(entry.mobile)} status={entry.status} "
+                f"errorCode={entry.error_code} time={entry.timestamp}"
+            )
+        answered = {entry.mobile for entry in entries}
+        for number in numbers:
+            if number not in answered:
                 print(
-                    f"{entry.msg_id} {phones.display(entry.mobile)} status={entry.status} "
-                    f"errorCode={entry.error_code} time={entry.timestamp}"
+                    f"{args.msg_id} {phones.display(number)}: no report found (unknown "
+                    "msgId or number, or older than the gateway's 30 days)",
+                    file=sys.stderr,
                 )
-            answered = {entry.mobile for entry in entries}
-            for number in numbers:
-                if number not in answered:
-                    print(
-                        f"{args.msg_id} {phones.display(number)}: no report found (unknown "
-                        "msgId or number, or older than the gateway's 30 days)",
-                        file=sys.stderr,
-                    )
-            return 0 if entries else 1
-        code = 0
-        for batch in await gateway.send(numbers, args.message, sender_id=args.sender_id):
-            if batch.msg_id:
-                print(f"msgId {batch.msg_id}: sent to {len(batch.mobiles)} number(s)")
-            else:
-                code = 1
-                print(f"{len(batch.mobiles)} number(s) not sent: {batch.error}", file=sys.stderr)
-        return code
+        return 0 if entries else 1
 
 
 def _listen_problem(error: OSError, settings: Settings) -> str | None:

@@ -23,7 +23,7 @@ from aiohttp import web
 from yarl import URL
 
 from bot.gateway.client import BALANCE_PATH, SEND_PATH, STATUS_PATH, secret_digest
-from bot.gateway.codes import ResultCode
+from bot.gateway.codes import NOT_SENT, ResultCode
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,14 @@ class SimulatorConfig:
     silent_suffixes: tuple[str, ...] = ()
     retry_delay: float = 0.5
     send_delay: float = 0.0
+    send_code: int | None = None
+    """Answer every send with this result code. A documented "not sent" code (1001-1011) sends
+    nothing; any other (9999, an undocumented one) sends the SMS anyway, the worst case for a
+    caller that would take it as "not sent"."""
+    send_body: str | None = None
+    """Answer every send (after sending it) with this raw body instead of the JSON envelope."""
+    send_drop: bool = False
+    """Send the SMS, then close the connection without answering."""
     report_app_key: str | None = None
     """Header on pushed reports; None means the same as app_key."""
     report_app_secret: str | None = None
@@ -205,13 +213,23 @@ class GatewaySimulator:
             raise _Refusal(ResultCode.PasswordError, "PasswordError")
 
     async def _send(self, request: web.Request) -> web.Response:
+        code = self.config.send_code
         try:
             body = await self._receive("send", request)
+            if code in NOT_SENT:
+                return _answer(code, "refused (simulated)")
             msg_id = self._accept_send(body)
         except _Refusal as refusal:
             return _answer(refusal.code, refusal.msg)
         if self.config.send_delay > 0:
             await asyncio.sleep(self.config.send_delay)
+        if self.config.send_drop:
+            assert request.transport is not None
+            request.transport.close()
+        if code is not None:
+            return _answer(code, "error (simulated)")
+        if self.config.send_body is not None:
+            return web.Response(text=self.config.send_body)
         return _answer(data={"msgId": msg_id})
 
     def _accept_send(self, body: dict[str, Any]) -> str:

@@ -8,6 +8,7 @@ Tests make it fail as Slack can with `fail` (see `standins.slack_faults`).
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -47,6 +48,8 @@ class SlackStandIn:
     refuse: dict[str, str] = field(default_factory=dict)
     # method -> faults for its next calls, one per call; see `fail` and standins.slack_faults
     fail_next: dict[str, list[str | Fault]] = field(default_factory=dict)
+    # method -> seconds to wait before answering it (a slow Slack); the call is recorded at once
+    delays: dict[str, float] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], ChannelMessage] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
@@ -121,6 +124,8 @@ class SlackStandIn:
         method = request.match_info["method"]
         params = await self._params(request)
         self.calls.append(Call(method, params))
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         token = self.app_token if method == "apps.connections.open" else self.token
         if request.headers.get("Authorization") != f"Bearer {token}":
             return web.json_response({"ok": False, "error": "invalid_auth"})

@@ -96,6 +96,8 @@ class SendView:
     changes: int = 0
     goes_out: str | None = None
     """When the SMS goes out, UTC (`created` unless scheduled); storage/sendtime.py."""
+    phase: str = "done"
+    """`calling` while its gateway call is in flight; see storage/schema.py m007."""
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property

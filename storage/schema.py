@@ -157,3 +157,13 @@ def m006_background_loop_indexes(db: Database) -> None:
     )
     db["reports"].create_index(["outcome", "msg_id"])
     db.execute("DROP INDEX idx_reports_outcome")
+
+
+@migrations()
+def m007_write_ahead_sends(db: Database) -> None:
+    """Where a send is in its gateway call: `calling` is written before the call, so a crash
+    between the call and its answer leaves the send on record; `done` once it is answered
+    (every send made before this column existed), `interrupted` when a restart found it
+    still `calling`."""
+    db["sends"].add_column("phase", str, not_null_default="done")
+    db.execute("CREATE INDEX sends_calling ON sends (created) WHERE phase = 'calling'")

@@ -1,4 +1,9 @@
-"""Sends: storing what a command sent, and reading sends back for commands and metrics."""
+"""Sends: storing what a command sent, and reading sends back for commands and metrics.
+
+A send is written in three steps around the gateway call, so that no crash can lose one
+that may have gone out: `begin` before the call, `answer` as each batch is answered, and
+`finish` after (or `discard` when the gateway refused all of it).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,17 @@ from storage.rows import NewRecipient, NewSend, SendView, iso, load_send
 from storage.sendtime import goes_out
 from storage.store import Store
 
-__all__ = ["CREATED_SINCE_SQL", "Sends"]
+__all__ = ["CALLING", "CREATED_SINCE_SQL", "DONE", "INTERRUPTED", "Sends"]
 
 CREATED_SINCE_SQL = "SELECT created FROM sends WHERE user_id = ? AND created > ? ORDER BY created"
+CALLING, DONE, INTERRUPTED = "calling", "done", "interrupted"
+
+
+def _queue_message(db: Database, send_id: int, now: str) -> None:
+    """Queue the send's tracked message, unless it has no channel (sent from a terminal)."""
+    row = db.execute("SELECT channel_id FROM sends WHERE id = ?", [send_id]).fetchone()
+    if row and row[0]:
+        enqueue(db, send_id, now)
 
 
 class Sends:
@@ -24,15 +37,18 @@ class Sends:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def record(self, send: NewSend, recipients: Sequence[NewRecipient]) -> int:
-        """Store a send and its recipients, and apply any reports that came before it."""
+    async def begin(self, send: NewSend, recipients: Sequence[NewRecipient]) -> int:
+        """Write a send and its recipients down before the gateway is called (phase `calling`).
+
+        No outbox row yet: its message is posted once the call is answered (`finish`), or
+        by the next start if a crash came first (`recover_interrupted`).
+        """
         now = iso(self.store.clock())
 
         def write(db: Database) -> int:
             sent = goes_out(send.send_at, send.zone, now)
-            send_id = (
-                db["sends"].insert({**send.__dict__, "created": now, "goes_out": sent}).last_pk
-            )
+            row = {**send.__dict__, "created": now, "goes_out": sent, "phase": CALLING}
+            send_id = int(db["sends"].insert(row).last_pk)
             db["recipients"].insert_all(
                 {
                     "send_id": send_id,
@@ -45,10 +61,64 @@ class Sends:
                 }
                 for r in recipients
             )
-            msg_ids = sorted({r.msg_id for r in recipients if r.msg_id})
-            apply_orphans(db, msg_ids, now)
-            enqueue(db, send_id, now)
-            return int(send_id)
+            return send_id
+
+        return await self.store.write(write)
+
+    async def answer(self, send_id: int, recipients: Sequence[NewRecipient]) -> None:
+        """Record what the gateway answered for these recipients of the send, and apply any
+        reports that came before their msgId was known."""
+        now = iso(self.store.clock())
+
+        def write(db: Database) -> None:
+            db.conn.executemany(
+                "UPDATE recipients SET msg_id = ?, state = ?, reason = ?, updated = ? "
+                "WHERE send_id = ? AND mobile = ?",
+                [(r.msg_id, r.state.value, r.reason, now, send_id, r.mobile) for r in recipients],
+            )
+            apply_orphans(db, sorted({r.msg_id for r in recipients if r.msg_id}), now)
+
+        await self.store.write(write)
+
+    async def finish(self, send_id: int) -> None:
+        """The gateway call is over: queue the send's tracked message (if it has a channel)."""
+        now = iso(self.store.clock())
+
+        def write(db: Database) -> None:
+            db.execute("UPDATE sends SET phase = ? WHERE id = ?", [DONE, send_id])
+            _queue_message(db, send_id, now)
+
+        await self.store.write(write)
+
+    async def discard(self, send_id: int) -> None:
+        """Forget a send the gateway refused outright: nothing went out, nothing to track."""
+
+        def write(db: Database) -> None:
+            db.execute("DELETE FROM outbox WHERE send_id = ?", [send_id])
+            db.execute("DELETE FROM recipients WHERE send_id = ?", [send_id])
+            db.execute("DELETE FROM sends WHERE id = ?", [send_id])
+
+        await self.store.write(write)
+
+    async def recover_interrupted(self, before: datetime) -> list[int]:
+        """Sends still `calling` that were begun before `before` (this process's start): a crash
+        came between their gateway call and its answer. Their unanswered recipients stay
+        `unknown`; they become `interrupted` and their tracked message is queued."""
+        now = iso(self.store.clock())
+
+        def write(db: Database) -> list[int]:
+            ids = [
+                row[0]
+                for row in db.execute(
+                    # `phase` written out, so the partial index sends_calling (m007) serves it
+                    "SELECT id FROM sends WHERE phase = 'calling' AND created < ? ORDER BY id",
+                    [iso(before)],
+                )
+            ]
+            for send_id in ids:
+                db.execute("UPDATE sends SET phase = ? WHERE id = ?", [INTERRUPTED, send_id])
+                _queue_message(db, send_id, now)
+            return ids
 
         return await self.store.write(write)
 

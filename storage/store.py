@@ -38,9 +38,14 @@ def _create_private(path: Path) -> None:
 
 
 class Store:
-    def __init__(self, path: Path | str, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, path: Path | str, clock: Callable[[], datetime], *, exclusive: bool = True
+    ) -> None:
+        """`exclusive=False` skips the one-process lock: for short commands (`smsbot send`)
+        that write a row beside a running bot, which SQLite's own locking serialises."""
         self.path = Path(path)
         self.clock = clock
+        self._exclusive = exclusive
         self._lock = DatabaseLock(self.path)
         self._writer = Writer(str(self.path))
         self._local = threading.local()
@@ -53,7 +58,8 @@ class Store:
         Raises DatabaseInUse when another live process has the database.
         """
         await asyncio.to_thread(_create_private, self.path)
-        await asyncio.to_thread(self._lock.acquire)
+        if self._exclusive:
+            await asyncio.to_thread(self._lock.acquire)
         try:
             await asyncio.to_thread(self._writer.start)
             await self._writer.write(migrations.apply)

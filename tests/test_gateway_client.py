@@ -20,6 +20,7 @@ from bot.gateway import (
     GatewayProtocolError,
     GatewayRejected,
     GatewayTimeout,
+    GatewayUncertain,
     GatewayUnreachable,
     describe,
     secret_digest,
@@ -410,16 +411,33 @@ async def test_malformed_answers_are_protocol_errors_with_a_readable_sentence(
     assert balance_error.value.outcome_unknown is False
 
 
-async def test_unknown_code_4242_is_rejected_with_the_gateway_message(
+@pytest.mark.parametrize("code", [4242, 9999, 1012])
+async def test_a_send_code_that_is_not_a_documented_refusal_leaves_the_outcome_unknown(
+    stand_in: Callable[[Handler], Awaitable[str]], session: aiohttp.ClientSession, code: int
+) -> None:
+    url = await stand_in(answering({"code": code, "msg": "whatever msg"}))
+    client = client_for(url, session)
+
+    [batch] = await client.send(["2348031000010"], "hi")
+    with pytest.raises(GatewayRejected) as balance_error:
+        await client.balance()
+
+    assert isinstance(batch.error, GatewayUncertain)
+    assert f"(gateway code {code})" in str(batch.error)
+    assert str(batch.error).endswith("the messages may or may not have been sent")
+    assert batch.error.code == code and batch.error.outcome_unknown is True
+    assert balance_error.value.code == code and balance_error.value.outcome_unknown is False
+
+
+async def test_unknown_code_4242_on_balance_is_rejected_with_the_gateway_message(
     stand_in: Callable[[Handler], Awaitable[str]], session: aiohttp.ClientSession
 ) -> None:
     url = await stand_in(answering({"code": 4242, "msg": "whatever msg"}))
 
-    [batch] = await client_for(url, session).send(["2348031000010"], "hi")
+    with pytest.raises(GatewayRejected) as error:
+        await client_for(url, session).balance()
 
-    assert isinstance(batch.error, GatewayRejected)
-    assert str(batch.error) == 'Gateway error "whatever msg" (gateway code 4242)'
-    assert batch.error.code == 4242 and batch.error.outcome_unknown is False
+    assert str(error.value) == 'Gateway error "whatever msg" (gateway code 4242)'
 
 
 async def test_a_non_account_rejection_does_not_stop_later_batches(

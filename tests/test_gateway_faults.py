@@ -141,8 +141,14 @@ FAULTS: dict[str, Fault] = {
     "unknown result code 4242": Fault(
         answer_json({"code": 4242, "msg": "mystery"}),
         answer_json({"code": 4242, "msg": "mystery"}),
-        "not sent",
+        "unknown",
         "4242",
+    ),
+    "documented refusal 1007": Fault(
+        answer_json({"code": 1007, "msg": "Illegal cell phone"}),
+        answer_json({"code": 1004, "msg": "BindIpError"}),
+        "not sent",
+        "1004",
     ),
     "data is a list": Fault(
         answer_json({"code": 0, "msg": "ok", "data": [{"msgId": "240924162017564896"}, 1]}),
@@ -271,7 +277,7 @@ async def test_send_that_definitely_failed_says_nothing_was_sent_and_stores_noth
     assert "Nothing was sent" in answer["text"], answer["text"]
     assert "may or may not" not in answer["text"]
     if gateway is not None:
-        assert "4242" in answer["text"]
+        assert "gateway code 1007" in answer["text"]
         assert len(gateway.operations("send")) == 1
     else:
         assert "Could not connect" in answer["text"]

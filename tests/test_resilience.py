@@ -191,7 +191,13 @@ async def test_calls_to_one_channel_are_paced_under_slacks_limit(make_system: Sy
         await system.slash(f"send +2348031000{n}10,+2348031000{n}19 burst {n}")
     await system.wait_for(
         lambda: (
-            len([m for m in system.slack.channel_messages(DEMO_CHANNEL) if "0 pending" in m.text])
+            len(
+                [
+                    m
+                    for m in system.slack.channel_messages(DEMO_CHANNEL)
+                    if "0 pending" in m.text and system.slack.thread(DEMO_CHANNEL, m.ts)
+                ]
+            )
             == 4
         ),
         timeout=30,

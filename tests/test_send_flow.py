@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from standins.local import DEMO_CHANNEL, LocalSystem
@@ -129,3 +130,18 @@ async def test_scheduled_send_passes_send_time_in_gateway_zone(make_system: Syst
     assert "Asia/Shanghai" in response[0]["text"]
     message = await system.wait_for(lambda: tracked(system))
     assert "scheduled for" in plain(message) and "1 pending" in message.text
+
+
+async def test_a_slow_slack_gets_one_tracked_message_per_send(make_system: SystemFactory):
+    now = [datetime.now(UTC)]
+    system = await make_system(clock=lambda: now[0])
+    system.slack.delays["chat.postMessage"] = 2.0
+    await system.slash(f"send {DELIVERS} slow slack")
+    await system.wait_for(lambda: system.slack.calls_to("chat.postMessage"))
+    now[0] += timedelta(minutes=5)  # long past any grace for a message that was never posted
+    response = await system.wait_for(lambda: system.slack.responses, timeout=10)
+    assert "Delivery updates will appear on the message in the channel" in response[0]["text"]
+    await asyncio.sleep(3)  # time in which a second post would have landed
+    posts = [c for c in system.slack.calls_to("chat.postMessage") if "thread_ts" not in c.params]
+    assert len(posts) == 1, [c.params.get("text") for c in posts]
+    assert len(system.slack.channel_messages(DEMO_CHANNEL)) == 1

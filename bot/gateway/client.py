@@ -10,7 +10,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -24,12 +24,13 @@ from bot.gateway.answers import (
     as_text,
     status_entry,
 )
-from bot.gateway.codes import ACCOUNT_LEVEL, ResultCode, describe
+from bot.gateway.codes import ACCOUNT_LEVEL, NOT_SENT, ResultCode, describe
 from bot.gateway.errors import (
     GatewayError,
     GatewayProtocolError,
     GatewayRejected,
     GatewayTimeout,
+    GatewayUncertain,
     GatewayUnreachable,
 )
 
@@ -43,6 +44,7 @@ SEND_BATCH_SIZE = 1000
 STATUS_BATCH_SIZE = 500
 
 MetricsHook = Callable[[str, str], None]
+BatchHook = Callable[[SendBatch], Awaitable[None]]
 T = TypeVar("T")
 
 
@@ -89,44 +91,54 @@ class GatewayClient:
         content: str,
         sender_id: str | None = None,
         send_time: str | None = None,
+        on_batch: BatchHook | None = None,
     ) -> list[SendBatch]:
-        """Send in requests of at most 1000 numbers, one after another; never raises, never retries.
+        """Send in requests of at most 1000 numbers, one after another; never retries.
 
         After an account-level rejection the remaining batches are not attempted: they would
         fail the same way, and saying "not sent" is more useful than repeating the rejection.
+        `on_batch` is awaited with each batch's outcome before the next request goes out, so
+        the caller can record it at once; only what it raises is raised.
         """
+        optional = {"senderID": sender_id, "sendTime": send_time}
+        extra = {key: value for key, value in optional.items() if value is not None}
         results: list[SendBatch] = []
         stop: GatewayRejected | None = None
         for batch in _chunks(tuple(mobiles), SEND_BATCH_SIZE):
-            if stop is not None:
-                results.append(SendBatch(tuple(batch), None, stop))
-                continue
-            body: dict[str, str] = {"mobile": ",".join(batch), "content": content}
-            if sender_id is not None:
-                body["senderID"] = sender_id
-            if send_time is not None:
-                body["sendTime"] = send_time
-            try:
-                data = await self._call("send", "POST", SEND_PATH, body)
-                msg_id = as_text(data.get("msgId")) if isinstance(data, dict) else None
-                if not msg_id:
-                    raise self._fail(
-                        "send",
-                        GatewayProtocolError(
-                            "The gateway accepted the send but its answer has no msgId; "
-                            "the messages may or may not have been sent",
-                            outcome_unknown=True,
-                        ),
-                    )
-            except GatewayError as error:
-                results.append(SendBatch(tuple(batch), None, error))
-                if isinstance(error, GatewayRejected) and error.code in ACCOUNT_LEVEL:
-                    stop = GatewayRejected(
-                        f"Not sent because an earlier batch failed: {error}", code=error.code
-                    )
-                continue
-            results.append(SendBatch(tuple(batch), msg_id, None))
+            outcome = await self._send_batch(batch, content, extra, stop)
+            results.append(outcome)
+            error = outcome.error
+            if isinstance(error, GatewayRejected) and error.code in ACCOUNT_LEVEL and stop is None:
+                stop = GatewayRejected(
+                    f"Not sent because an earlier batch failed: {error}", code=error.code
+                )
+            if on_batch is not None:
+                await on_batch(outcome)
         return results
+
+    async def _send_batch(
+        self, batch: Sequence[str], content: str, extra: dict[str, str], stop: GatewayError | None
+    ) -> SendBatch:
+        """One send request, or none when an earlier batch's account-level refusal stops it."""
+        if stop is not None:
+            return SendBatch(tuple(batch), None, stop)
+        body = {"mobile": ",".join(batch), "content": content, **extra}
+        try:
+            data = await self._call("send", "POST", SEND_PATH, body)
+            msg_id = as_text(data.get("msgId")) if isinstance(data, dict) else None
+            if not msg_id:
+                raise self._fail(
+                    "send",
+                    GatewayProtocolError(
+                        "The gateway accepted the send but its answer has no msgId; "
+                        "the messages may or may not have been sent",
+                        outcome_unknown=True,
+                    ),
+                )
+        except GatewayError as error:
+            return SendBatch(tuple(batch), None, error)
+        log.info("SMS gateway accepted %d number(s) as msgId %s", len(batch), msg_id)
+        return SendBatch(tuple(batch), msg_id, None)
 
     async def balance(self) -> Balance:
         """The account balance; `data` may be an object or a one-element list (§7.5)."""
@@ -252,6 +264,10 @@ class GatewayClient:
                     f"The gateway's answer has no numeric result code{suffix}",
                     outcome_unknown=maybe_acted,
                 ),
+            )
+        if code != 0 and maybe_acted and code not in NOT_SENT:
+            raise self._fail(
+                operation, GatewayUncertain(f"{describe(code, msg)}{suffix}", code=code)
             )
         if code != 0:
             raise self._fail(operation, GatewayRejected(describe(code, msg), code=code))

@@ -61,6 +61,10 @@ ACCOUNT_LEVEL: frozenset[int] = frozenset(
 )
 """Codes about the account, not the request: every later request would fail the same way."""
 
+NOT_SENT: frozenset[int] = frozenset(range(ResultCode.ParamError, ResultCode.SendTimeError + 1))
+"""The documented refusals (1001-1011): on a send, only these mean nothing went out. A 9999
+("unknown error") or a code the document does not list says nothing about the SMS itself."""
+
 _MAX_MSG = 200
 _UNINFORMATIVE = {"", "ok", "success", "fail", "failed", "error"}
 

@@ -28,6 +28,16 @@ class GatewayRejected(GatewayError):
     kind = "rejected"
 
 
+class GatewayUncertain(GatewayError):
+    """A send answered with a code that is not a documented refusal (9999, an undocumented one).
+
+    The gateway did answer, but such a code does not say the SMS was not sent, so it may have been.
+    """
+
+    default_outcome_unknown = True
+    kind = "uncertain"
+
+
 class GatewayUnreachable(GatewayError):
     """No connection could be made, so the request was never sent."""
 

@@ -13,6 +13,7 @@ for by that marker before it is posted, so a lost answer does not make two messa
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -85,6 +86,38 @@ class TrackedMessages:
         self.clock = clock
         # Wakes the outbox worker: a post may leave an update behind it still to do.
         self.poke = poke
+        # Commands waiting to learn where the worker posted their send's message.
+        self._placed: dict[int, asyncio.Future[Posted]] = {}
+
+    async def placed(self, send_id: int, timeout: float) -> Posted | None:  # noqa: ASYNC109
+        """Where the send's tracked message went, once the worker has posted it.
+
+        Only the outbox worker posts tracked messages (a command posting too could make two
+        when Slack is slow), so the command that made the send waits here to tell its sender
+        where updates go. None if it is not posted within `timeout`; SlackApiError if no
+        place would take it.
+        """
+        future = self._placed.setdefault(send_id, asyncio.get_running_loop().create_future())
+        try:
+            send = await self.sends.load(send_id)
+            if send is not None and send.message_channel and send.message_ts:
+                return Posted(send.message_channel, send.message_ts, send.notice)
+            self.poke()
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            return None
+        finally:
+            self._placed.pop(send_id, None)
+
+    def _settle(self, send_id: int, posted: Posted | SlackApiError) -> None:
+        future = self._placed.get(send_id)
+        if future is None or future.done():
+            return
+        if isinstance(posted, Posted):
+            future.set_result(posted)
+        else:
+            future.set_exception(posted)
 
     async def post(self, send_id: int) -> Posted:
         """Post a send's tracked message in its channel, or in the sender's DM if we can't.
@@ -124,6 +157,7 @@ class TrackedMessages:
         shown = None if unsaid else version
         await self.outbox.set_tracked_message(send_id, posted.channel, posted.ts, notice, shown)
         self.poke()
+        self._settle(send_id, posted)
         return posted
 
     async def update(self, send: SendView) -> None:
@@ -194,15 +228,23 @@ class TrackedMessages:
         self.poke()
 
     async def repost(self, send: SendView, reason: str) -> None:
-        """Post the tracked message anew (in the channel, or the DM if the channel refuses)."""
+        """Post the tracked message anew (in the channel, or the DM if the channel refuses).
+
+        A failure that may have posted it (a 5xx) or that passes (a rate limit) is raised for
+        the worker to try again, looking first for the post that may have landed; only an
+        answer in which Slack refuses both places drops the send's updates.
+        """
         try:
             await self.post(send.id)
         except SlackApiError as error:
             code = error_code(error)
+            if may_have_acted(error) or code == "ratelimited":
+                raise
             self.metrics.slack_errors.labels("chat.postMessage", code).inc()
             self.metrics.slack_dropped.labels(code).inc()
             log.error("send %s: no place takes its message (%s, then %s)", send.id, reason, code)
             await self.outbox.drop(send.id)
+            self._settle(send.id, error)
 
     def _now_label(self) -> str:
         return self.clock().strftime("%H:%M:%S UTC")

@@ -25,13 +25,12 @@ from bot.metrics import Metrics
 from bot.notifier.errors import error_code
 from bot.notifier.tracked import TrackedMessages
 from storage import Outbox, Pending, Sends, SendView
+from storage.sends import CALLING
 
-__all__ = ["MAX_ATTEMPTS", "MAX_BACKOFF", "ORPHAN_AFTER", "Notifier"]
+__all__ = ["MAX_ATTEMPTS", "MAX_BACKOFF", "Notifier"]
 
 log = logging.getLogger(__name__)
 
-# Seconds after which a send that has no tracked message is posted by the worker.
-ORPHAN_AFTER = 60
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = 300.0
 
@@ -66,6 +65,7 @@ class Notifier:
 
     async def run(self) -> None:
         """The background loop; also catches up on whatever was pending at start."""
+        await self._recover_interrupted()
         self._wake.set()
         while True:
             # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
@@ -111,14 +111,16 @@ class Notifier:
                 self._missed.add(self._in_hand[pending.send_id])  # changed while in hand
                 continue
             send = await self.sends.load(pending.send_id)
-            if send is None:
+            if send is None or not send.channel_id:  # gone, or sent from a terminal
                 await self.outbox.drop(pending.send_id)
                 continue
+            if send.phase == CALLING:
+                continue  # posted once the gateway has answered, with what it answered
             channel = send.message_channel or send.channel_id
-            busy = channel in self._channels
-            if busy:
+            if channel in self._channels:
                 self._missed.add(channel)
-            elif send.message_ts is not None or self._orphaned(send):
+            else:
+                # The worker alone posts tracked messages: a command never races it to a second.
                 by_channel.setdefault(channel, []).append((pending, send))
         for channel, work in by_channel.items():
             self._in_hand.update((send.id, channel) for _, send in work)
@@ -158,6 +160,16 @@ class Notifier:
             except Exception:
                 log.exception("update of send %s failed; trying again next round", seen.id)
 
+    async def _recover_interrupted(self) -> None:
+        """Sends a crash caught in their gateway call: shown as unknown, never sent again."""
+        try:
+            interrupted = await self.sends.recover_interrupted(before=self.clock())
+        except Exception:
+            log.exception("could not look for sends interrupted by a crash")
+            return
+        if interrupted:
+            log.warning("sends %s were interrupted in their gateway call: unknown", interrupted)
+
     async def _bring_up_to_date(self, send: SendView, pending: Pending) -> None:
         try:
             await self.tracked.update(send)
@@ -184,8 +196,3 @@ class Notifier:
             delay = min(self.interval * 2 ** (pending.attempts + 1), MAX_BACKOFF)
             log.warning("update of send %s failed (%s); again in %.1fs", send.id, error, delay)
             await self.outbox.defer(send.id, self.clock() + timedelta(seconds=delay))
-
-    def _orphaned(self, send: SendView) -> bool:
-        """A send stored but never posted: the command that made it died before posting."""
-        created = datetime.fromisoformat(send.created)
-        return (self.clock() - created).total_seconds() > ORPHAN_AFTER
