@@ -101,6 +101,16 @@ async def test_a_tracked_message_whose_answer_was_lost_is_found_and_kept_not_pos
     assert system.slack.channel_messages(DEMO_CHANNEL) == [message]
 
 
+async def test_a_fresh_send_is_posted_without_reading_slack_first(make_system: SystemFactory):
+    """Only a post in doubt is looked for: a new send costs no history reads."""
+    system = await make_system(report_delay=0.3)
+    await system.slash(f"send {DELIVERS} hi")
+    await system.wait_for(lambda: (m := tracked(system)) and "1 delivered" in m.text, timeout=10)
+    assert len(system.slack.channel_messages(DEMO_CHANNEL)) == 1
+    reads = ("conversations.history", "conversations.open", "conversations.replies")
+    assert [c.method for c in system.slack.calls if c.method in reads] == []
+
+
 # edit (chat.update): at least once, and idempotent, so the transport and the worker retry it
 
 

@@ -88,6 +88,11 @@ class TrackedMessages:
         self.poke = poke
         # Commands waiting to learn where the worker posted their send's message.
         self._placed: dict[int, asyncio.Future[Posted]] = {}
+        # Sends whose post may have landed unseen: one this process tried (its answer lost),
+        # or one made before this process started (a crash may have cut the answer off).
+        # Only these are looked for before posting; a fresh send is simply posted.
+        self._in_doubt: set[int] = set()
+        self._started = clock()
 
     async def placed(self, send_id: int, timeout: float) -> Posted | None:  # noqa: ASYNC109
         """Where the send's tracked message went, once the worker has posted it.
@@ -132,10 +137,13 @@ class TrackedMessages:
         notice = None
         try:
             await self.pacer.wait(send.channel_id)
+            self._in_doubt.add(send.id)  # until Slack's answer says where it went
             response = await self.client.chat_postMessage(
                 channel=send.channel_id, text=message.text, blocks=blocks
             )
         except SlackApiError as error:
+            if not may_have_acted(error):
+                self._in_doubt.discard(send.id)
             code = error_code(error)
             self.metrics.slack_errors.labels("chat.postMessage", code).inc()
             if code not in CHANNEL_REFUSES:
@@ -145,10 +153,12 @@ class TrackedMessages:
                 "this SMS go to our direct messages instead. Invite me to the channel "
                 "(`/invite @smsbot`) to see them there next time."
             )
+            self._in_doubt.add(send.id)
             response = await self.client.chat_postMessage(
                 channel=send.user_id, text=message.text, blocks=blocks
             )
         self.metrics.slack_updates.labels("chat.postMessage").inc()
+        self._in_doubt.discard(send.id)
         posted = Posted(channel=str(response["channel"]), ts=str(response["ts"]), notice=notice)
         # Failures that came before the post still need their thread reply: keep the row.
         unsaid = send.kind != "page" and any(
@@ -219,6 +229,9 @@ class TrackedMessages:
         is in Slack: a post whose answer was lost (a 5xx, a dropped connection, a crash)
         may have landed, and then that message is adopted instead of posting a second.
         Raises when Slack cannot say; the worker asks again next round."""
+        if send.id not in self._in_doubt and datetime.fromisoformat(send.created) >= self._started:
+            await self.repost(send, "never posted")
+            return
         found = await self.once.find_top(send.channel_id, send.user_id, marker(send.id))
         if found is None:
             await self.repost(send, "never posted")
