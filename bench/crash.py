@@ -39,7 +39,7 @@ import aiohttp
 from bot.gateway import secret_digest
 from sms import phones
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
-from standins.local import DEMO_CHANNEL, SIGNING_SECRET
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET, wait_until_serving
 from standins.slack import SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -83,16 +83,7 @@ class Bot:
             stderr=asyncio.subprocess.DEVNULL,
         )
         self.starts += 1
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(self.url + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-        raise RuntimeError("the bot did not start within 30 s")
+        await wait_until_serving(session, self.url)
 
     async def kill(self) -> None:
         assert self.process is not None

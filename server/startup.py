@@ -7,6 +7,7 @@ second, empty database), and a file that is not SQLite is left untouched.
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -48,7 +49,7 @@ async def open_store(path: Path, clock: Callable[[], datetime]) -> Store:
     DatabaseInUse (another bot holds it) passes through: it is already a sentence.
     """
     try:
-        _check_database_path(path)
+        await asyncio.to_thread(_check_database_path, path)
     except OSError as error:
         raise StartupProblem(f"DATABASE_PATH={path} cannot be read: {error.strerror}") from None
     store = Store(path, clock)

@@ -27,6 +27,28 @@ SIGNING_SECRET = "demo-signing-secret"
 DEMO_CHANNEL = "C0GENERAL"
 
 
+async def wait_until_serving(
+    session: aiohttp.ClientSession,
+    url: str,
+    timeout: float = 30.0,  # noqa: ASYNC109
+) -> None:
+    """Until `url`/healthz answers 200: a bot started as a process of its own is serving.
+
+    TimeoutError naming the URL when it does not within `timeout` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        try:
+            async with session.get(url + "/healthz") as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{url} did not serve /healthz within {timeout:g} s")
+
+
 class LocalSystem:
     """Bot + gateway simulator + Slack stand-in, started together and stopped together."""
 

@@ -30,10 +30,13 @@ __all__ = ["Store"]
 
 
 def _create_private(path: Path) -> None:
-    """Create the database file readable by its owner only: it holds numbers and messages."""
+    """Create the database file readable by its owner only: it holds numbers and messages.
+
+    Its directory must exist: a typo in DATABASE_PATH must not silently start a second,
+    empty database in a new tree.
+    """
     if str(path) == ":memory:" or path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
     os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
 
 

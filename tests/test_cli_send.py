@@ -198,3 +198,15 @@ async def test_a_database_path_that_cannot_hold_the_record_sends_nothing(
     assert run.problems == [run.problems[0]] and "DATABASE_PATH" in run.problems[0], run.stderr
     assert "nothing was sent" in run.stderr and "Traceback" not in run.stderr
     assert sends_made(gateway) == []
+
+
+async def test_a_database_path_in_a_missing_directory_sends_nothing_and_creates_nothing(
+    tmp_path: Path, gateway: GatewaySimulator
+) -> None:
+    missing = tmp_path / "no-such-folder"
+    env = env_for(gateway, DATABASE_PATH=str(missing / "bot.db"))
+    run = await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=env)
+    assert run.code == REJECTED, (run.code, run.stderr)
+    assert "DATABASE_PATH" in run.stderr and "Traceback" not in run.stderr
+    assert not missing.exists()
+    assert sends_made(gateway) == []

@@ -9,9 +9,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import aiohttp
-
-from standins.local import DEMO_CHANNEL, SIGNING_SECRET
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET, wait_until_serving
 from tests.cli import REPO
 from tests.conftest import SystemFactory
 
@@ -48,13 +46,7 @@ async def test_sigterm_lets_a_send_in_flight_finish_and_closes_cleanly(
     url = f"http://127.0.0.1:{port}"
     assert stand_ins.session
     await stand_ins.wait_for(lambda: database.exists(), timeout=20)
-    for _ in range(200):
-        try:
-            async with stand_ins.session.get(url + "/healthz") as response:
-                if response.status == 200:
-                    break
-        except aiohttp.ClientError:
-            await asyncio.sleep(0.05)
+    await wait_until_serving(stand_ins.session, url, timeout=10)
     status, _ = await stand_ins.slack.slash_command(
         stand_ins.session, url + "/slack/events", SIGNING_SECRET, "send +2348031000010 bye"
     )

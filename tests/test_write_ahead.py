@@ -14,10 +14,9 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import aiohttp
 import pytest
 
-from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem, wait_until_serving
 from tests.cli import REPO
 from tests.conftest import SystemFactory
 from tests.test_shutdown import free_port
@@ -60,15 +59,7 @@ class ServedBot:
         )
         session = self.stand_ins.session
         assert session is not None
-        for _ in range(400):
-            try:
-                async with session.get(self.url + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-        raise TimeoutError("smsbot serve did not come up")
+        await wait_until_serving(session, self.url, timeout=20)
 
     async def slash(self, text: str) -> int:
         assert self.stand_ins.session is not None
