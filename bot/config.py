@@ -7,7 +7,7 @@ newcomer fixes a bad `.env` in one pass instead of one traceback at a time.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
@@ -177,8 +177,9 @@ def _sender_id(value: str) -> str:
 class _Reader:
     """Reads variables one by one, remembering every problem instead of stopping at the first."""
 
-    def __init__(self, env: Mapping[str, str]) -> None:
+    def __init__(self, env: Mapping[str, str], only: Collection[str] | None = None) -> None:
         self.env = env
+        self.only = only
         self.problems: list[str] = []
         self.names: list[str] = []
 
@@ -190,8 +191,14 @@ class _Reader:
         required: bool = False,
         secret: bool = False,
     ) -> T | None:
-        """The parsed value; a problem names the variable and the rule, and never a secret."""
+        """The parsed value; a problem names the variable and the rule, and never a secret.
+
+        A variable outside `only` is one the command never reads: it is not required and
+        not checked, and a value that does not parse stands for its default.
+        """
         self.names.append(name)
+        if self.only is not None and name not in self.only:
+            return self._unchecked(name, parse, default)
         raw = self.env.get(name)
         if raw is None or raw.strip() == "":
             if required:
@@ -208,6 +215,16 @@ class _Reader:
             return None
 
 
+    def _unchecked(self, name: str, parse: Callable[[str], T], default: str | None) -> T | None:
+        for raw in (self.env.get(name), default):
+            if raw is not None and raw.strip():
+                try:
+                    return parse(raw.strip())
+                except ValueError:
+                    continue
+        return None
+
+
 def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
     """The process environment over the `.env` file: the real environment wins."""
     merged: dict[str, str] = {}
@@ -217,20 +234,20 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
     return merged
 
 
-def _read_all(read: _Reader, need_slack: bool, need_gateway: bool = True) -> dict[str, object]:
+def _read_all(read: _Reader) -> dict[str, object]:
     app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"), secret=True)
     return dict(
         slack_bot_token=read.get(
-            "SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=need_slack, secret=True
+            "SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=True, secret=True
         ),
         slack_signing_secret=read.get(
-            "SLACK_SIGNING_SECRET", str, required=need_slack and not app_token, secret=True
+            "SLACK_SIGNING_SECRET", str, required=not app_token, secret=True
         ),
         slack_app_token=app_token,
         slack_api_url=read.get("SLACK_API_URL", _slack_url, "https://slack.com/api/"),
-        sms_api_url=read.get("SMS_API_URL", _url, required=need_gateway),
-        sms_app_key=read.get("SMS_APP_KEY", str, required=need_gateway),
-        sms_app_secret=read.get("SMS_APP_SECRET", str, required=need_gateway, secret=True),
+        sms_api_url=read.get("SMS_API_URL", _url, required=True),
+        sms_app_key=read.get("SMS_APP_KEY", str, required=True),
+        sms_app_secret=read.get("SMS_APP_SECRET", str, required=True, secret=True),
         sms_report_path=read.get("SMS_REPORT_PATH", _path, "/sms/reports"),
         database_path=read.get("DATABASE_PATH", Path, "smsbot.db"),
         host=read.get("HOST", str, "0.0.0.0"),
@@ -260,17 +277,16 @@ def _read_all(read: _Reader, need_slack: bool, need_gateway: bool = True) -> dic
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
-    need_slack: bool = True,
-    need_gateway: bool = True,
+    only: Collection[str] | None = None,
 ) -> Settings:
     """Parse and check every setting; raise ConfigError listing all problems.
 
-    `need_slack=False` is for the terminal commands (send, balance, status), which
-    talk to the gateway only; `need_gateway=False` is for those that only read the
-    database (audit).
+    `only`, when given, names the variables a command reads (the terminal commands read
+    a few): the others are neither required nor checked, so a bad PORT cannot stop
+    `smsbot audit` and `smsbot balance` needs no Slack token.
     """
-    read = _Reader(load_environment() if env is None else env)
-    values = _read_all(read, need_slack, need_gateway)
+    read = _Reader(load_environment() if env is None else env, only)
+    values = _read_all(read)
     for name in ("sms_api_url", "sms_app_key", "sms_app_secret"):
         values[name] = values[name] or ""
     if read.problems:
@@ -281,5 +297,5 @@ def load_settings(
 def variable_names() -> list[str]:
     """Every variable the bot reads, for the test that keeps .env.example complete."""
     read = _Reader({})
-    _read_all(read, need_slack=True)
+    _read_all(read)
     return read.names

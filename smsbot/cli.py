@@ -62,9 +62,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings(need_slack: bool, need_gateway: bool = True) -> Settings:
+GATEWAY = ("SMS_API_URL", "SMS_APP_KEY", "SMS_APP_SECRET", "SMS_GATEWAY_TIMEOUT", "LOG_LEVEL")
+# The variables each terminal command reads; the others are not checked (serve reads all).
+READS: dict[str, tuple[str, ...]] = {
+    "balance": GATEWAY,
+    "status": (*GATEWAY, "SMS_DEFAULT_REGION"),
+    "send": (
+        *GATEWAY,
+        "SMS_DEFAULT_REGION",
+        "DATABASE_PATH",
+        "SMS_SENDER_ID",
+        "SMS_SIGNATURE",
+    ),
+    "audit": ("DATABASE_PATH",),
+}
+
+
+def _settings(command: str) -> Settings:
     try:
-        return load_settings(need_slack=need_slack, need_gateway=need_gateway)
+        return load_settings(only=READS.get(command))
     except ConfigError as error:
         for problem in error.problems:
             print(f"smsbot: {problem}", file=sys.stderr)
@@ -175,9 +191,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "audit":
         from bot import audit
 
-        database = _settings(need_slack=False, need_gateway=False).database_path
+        database = _settings("audit").database_path
         return audit.run(database, args.since, args.until, args.format, args.output)
-    settings = _settings(need_slack=args.command == "serve")
+    settings = _settings(args.command)
     logging.getLogger().setLevel(settings.log_level)
     if args.command == "serve":
         return _serve(settings)
