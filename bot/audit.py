@@ -19,6 +19,8 @@ from itertools import chain
 from pathlib import Path
 from typing import Any, TextIO
 
+from storage.path import database_path_problem
+
 FORMATS = ("csv", "json")
 
 # The order of the columns in both formats; documented in README and --help.
@@ -98,9 +100,10 @@ def _bound(moment: datetime) -> str:
 
 def _connect(db_path: Path) -> sqlite3.Connection:
     """A read-only connection: `mode=ro` can never write, migrate or checkpoint."""
+    problem = database_path_problem(Path(db_path), must_exist=True)
+    if problem:
+        raise AuditError(problem)
     path = Path(db_path).expanduser().resolve()
-    if not path.is_file():
-        raise AuditError(f"DATABASE_PATH={db_path}: no such database file")
     try:
         conn = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, timeout=30)
         conn.execute("PRAGMA query_only = ON")
@@ -156,6 +159,7 @@ def export(db_path: Path, since: datetime, until: datetime | None, fmt: str, out
         write = _write_csv if fmt == "csv" else _write_json
         return write(chain([first], rows) if first is not None else rows, out)
     finally:
+        rows.close()  # before the connection, or its cursor complains when collected
         conn.close()
 
 
@@ -207,10 +211,6 @@ def run(
         return 0
     except AuditError as error:
         return _fail(str(error))
-    except BrokenPipeError:
-        # `smsbot audit ... | head`: the reader has what it wanted; say nothing more.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
 
 
 def _fail(line: str) -> int:

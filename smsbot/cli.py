@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import errno
 import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -165,7 +166,17 @@ def _serve(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """Run one command; output cut short by its reader (`| head`) ends quietly, with 0."""
+    try:
+        return _run(_parser().parse_args(argv))
+    except BrokenPipeError:
+        # Whatever is still buffered cannot be written either: point stdout at /dev/null so
+        # the interpreter's final flush does not print "Exception ignored".
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":
         from standins.demo import run_demo

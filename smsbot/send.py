@@ -21,6 +21,7 @@ from bot.recipients import Target
 from bot.sending import SendResult, send_and_store
 from sms import phones
 from storage import NewSend, Sends, Store
+from storage.path import database_path_problem
 
 SENT, REJECTED, UNKNOWN, PARTLY = 0, 1, 3, 4
 
@@ -73,6 +74,10 @@ async def run(args: argparse.Namespace, settings: Settings, gateway: GatewayClie
         content=args.message,
         sender_id=args.sender_id or settings.sms_sender_id,
     )
+    problem = database_path_problem(settings.database_path)
+    if problem:
+        print(f"smsbot: {problem}; nothing was sent", file=sys.stderr)
+        return REJECTED
     store = Store(settings.database_path, lambda: datetime.now(UTC), exclusive=False)
     try:
         await store.open()
