@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.directory import Directory, LookupFailed
-from bot.metrics import Metrics
+from bot.metrics import Metrics, RefusalReason
 from storage import Sends
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class Guard:
         self.metrics = metrics
         self.clock = clock
 
-    def _refuse(self, user_id: str, channel_id: str, rule: str, reason: str) -> str:
+    def _refuse(self, user_id: str, channel_id: str, rule: RefusalReason, reason: str) -> str:
         log.info(
             "refused /sms for user %s in channel %s (%s): %s", user_id, channel_id, rule, reason
         )

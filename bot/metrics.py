@@ -1,17 +1,59 @@
-"""Prometheus metrics, one registry per application so tests can run several apps."""
+"""Prometheus metrics, one registry per application so tests can run several apps.
+
+Every label value known in advance is created at start, so a fresh `/metrics` shows
+those series at 0: a rate() or an alert on them works before the first event. Labels
+that are open-ended (a Slack error code) appear at their first occurrence.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from typing import Literal, get_args
 
-from sms.delivery import State
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    disable_created_metrics,
+    generate_latest,
+)
+
+from bot.gateway.errors import (
+    GatewayProtocolError,
+    GatewayRejected,
+    GatewayTimeout,
+    GatewayUncertain,
+    GatewayUnreachable,
+)
+from sms.delivery import Outcome, ReportSource, State
+
+# Each counter would also export a `*_created` gauge holding a Unix timestamp: not a
+# measurement of the bot, and a stray series on every dashboard. Process-wide, as the
+# library's switch is.
+disable_created_metrics()
+
+# `smsbot send` runs in a process of its own and counts nothing here.
+SendKind = Literal["send", "page"]
+RefusalReason = Literal["channel", "user", "rate", "recipients"]
+RejectReason = Literal["address", "credentials", "too_large", "malformed", "storage"]
+GatewayOperation = Literal["send", "balance", "status"]
+SlackUpdateMethod = Literal["chat.postMessage", "chat.update"]
+GATEWAY_ERROR_KINDS = tuple(
+    error.kind
+    for error in (
+        GatewayRejected,
+        GatewayUncertain,
+        GatewayUnreachable,
+        GatewayTimeout,
+        GatewayProtocolError,
+    )
+)
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.sends = Counter(
-            "smsbot_sends", "Sends accepted from Slack or the CLI", ["kind"], registry=self.registry
+            "smsbot_sends", "Sends accepted from Slack", ["kind"], registry=self.registry
         )
         self.recipients = Gauge(
             "smsbot_recipients", "Recipients by delivery state", ["state"], registry=self.registry
@@ -63,6 +105,26 @@ class Metrics:
             ["method"],
             registry=self.registry,
         )
+        self._create_known_series()
+
+    def _create_known_series(self) -> None:
+        """Touch each closed-set label value once, so its series is exported at 0."""
+        for kind in get_args(SendKind):
+            self.sends.labels(kind)
+        for state in State:
+            self.recipients.labels(state.value)
+        for source in get_args(ReportSource):
+            for outcome in get_args(Outcome):
+                self.reports_received.labels(source, outcome)
+        for reason in get_args(RejectReason):
+            self.reports_rejected.labels(reason)
+        for operation in get_args(GatewayOperation):
+            for kind in GATEWAY_ERROR_KINDS:
+                self.gateway_errors.labels(operation, kind)
+        for reason in get_args(RefusalReason):
+            self.refusals.labels(reason)
+        for method in get_args(SlackUpdateMethod):
+            self.slack_updates.labels(method)
 
     def gateway_error(self, operation: str, kind: str) -> None:
         self.gateway_errors.labels(operation, kind).inc()

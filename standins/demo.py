@@ -44,7 +44,7 @@ async def run_demo(out: Callable[[str], None] = print) -> int:
             for response in system.slack.responses:
                 out(_indent("only you can see this: " + response.get("text", ""), "  "))
             out("")
-            out(f"#general — tracked message (edited {message.edits} times):")
+            out(f"#general — tracked message ({_edited(message.edits)}):")
             out(_indent(plain(message)))
             for reply in system.slack.thread(DEMO_CHANNEL, message.ts):
                 out("  thread reply:")
@@ -53,6 +53,13 @@ async def run_demo(out: Callable[[str], None] = print) -> int:
             out(f"plain text: {message.text}")
             text = message.text
             return 0 if "1 delivered" in text and "1 failed" in text else 1
+
+
+def _edited(edits: int) -> str:
+    """How many times the message was edited, in words that read right for 0 and 1."""
+    if edits == 0:
+        return "not edited"
+    return "edited once" if edits == 1 else f"edited {edits} times"
 
 
 def _indent(text: str, prefix: str = "  ") -> str:

@@ -64,11 +64,13 @@ async def test_healthz_answers_ok_when_the_database_answers(system: LocalSystem)
     assert body["slack"] in ("connecting", "connected")
 
 
-async def test_metrics_before_any_send_are_zero_recipients(system: LocalSystem) -> None:
+async def test_metrics_before_any_send_are_zero_recipients_and_zero_sends(
+    system: LocalSystem,
+) -> None:
     text = await metrics_text(system)
     for state in ("accepted", "delivered", "failed", "pending", "scheduled", "unknown"):
         assert value(text, "smsbot_recipients", state=state) == 0
-    assert value(text, "smsbot_sends_total", kind="send") is None
+    assert value(text, "smsbot_sends_total", kind="send") == 0
 
 
 async def test_metrics_count_sends_recipients_and_reports(system: LocalSystem) -> None:
@@ -117,7 +119,7 @@ async def test_balance_with_wrong_secret_shows_gateway_code_and_counts_the_error
     text = await metrics_text(system)
     errors = "smsbot_gateway_errors_total"
     assert value(text, errors, operation="balance", kind="rejected") == 1
-    assert value(text, errors, operation="send", kind="rejected") is None
+    assert value(text, errors, operation="send", kind="rejected") == 0
 
 
 async def test_metrics_count_one_gateway_error_per_failed_call(make_system: SystemFactory) -> None:
