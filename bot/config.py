@@ -214,7 +214,6 @@ class _Reader:
             self.problems.append(f"{shown} is not valid: {error}")
             return None
 
-
     def _unchecked(self, name: str, parse: Callable[[str], T], default: str | None) -> T | None:
         for raw in (self.env.get(name), default):
             if raw is not None and raw.strip():
@@ -237,9 +236,7 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
 def _read_all(read: _Reader) -> dict[str, object]:
     app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"), secret=True)
     return dict(
-        slack_bot_token=read.get(
-            "SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=True, secret=True
-        ),
+        slack_bot_token=read.get("SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=True, secret=True),
         slack_signing_secret=read.get(
             "SLACK_SIGNING_SECRET", str, required=not app_token, secret=True
         ),
