@@ -10,7 +10,6 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 
 import aiohttp
 from aiohttp import web
@@ -19,64 +18,8 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.gateway import GatewayClient, GatewayError
 from sms import phones
 from smsbot import send as terminal_send
+from smsbot.parser import READS, build_parser
 from storage import DatabaseInUse
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="smsbot", description="Send SMS from Slack and watch delivery in the channel."
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("serve", help="run the bot (HTTP, or Socket Mode when SLACK_APP_TOKEN is set)")
-    sub.add_parser("demo", help="run a full send -> report -> channel update locally and exit")
-    sim = sub.add_parser("simulator", help="run the gateway simulator as a server")
-    sim.add_argument("--host", default="127.0.0.1")
-    sim.add_argument("--port", type=int, default=9118)
-    sim.add_argument("--app-key", default="10002")
-    sim.add_argument("--app-secret", default="abc123")
-    sim.add_argument("--report-url", help="where to push delivery reports (the bot's webhook)")
-    sim.add_argument("--report-delay", type=float, default=2.0, help="seconds before a report")
-    sim.add_argument("--fail-suffix", action="append", help="numbers ending so fail (default 9)")
-    sim.add_argument("--balance", type=Decimal, default=Decimal("100.00"))
-    terminal_send.add_parser(sub)
-    sub.add_parser("balance", help="show the gateway account balance")
-    status = sub.add_parser("status", help="delivery status of a send")
-    status.add_argument("msg_id")
-    status.add_argument("to", nargs="+", help="the numbers of that send")
-    audit = sub.add_parser(
-        "audit",
-        help="export who sent what, to whom, and what happened to it (CSV or JSON)",
-        description="One row per recipient of each send created from --since up to --until, "
-        "with full numbers and message text. Reads DATABASE_PATH read-only, so it can run "
-        "while the bot does.",
-    )
-    when = "YYYY-MM-DD or 'YYYY-MM-DD HH:MM' in UTC, or 7d / 24h / 30m ago"
-    audit.add_argument("--since", required=True, metavar="WHEN", help=f"from WHEN: {when}")
-    audit.add_argument("--until", metavar="WHEN", help="before WHEN, same forms (default: no end)")
-    audit.add_argument(
-        "--format",
-        choices=("csv", "json"),
-        default="csv",
-        help="CSV with a header (default) or one JSON array of objects",
-    )
-    audit.add_argument("--output", metavar="FILE", help="write to FILE, mode 0600 (default stdout)")
-    return parser
-
-
-GATEWAY = ("SMS_API_URL", "SMS_APP_KEY", "SMS_APP_SECRET", "SMS_GATEWAY_TIMEOUT", "LOG_LEVEL")
-# The variables each terminal command reads; the others are not checked (serve reads all).
-READS: dict[str, tuple[str, ...]] = {
-    "balance": GATEWAY,
-    "status": (*GATEWAY, "SMS_DEFAULT_REGION"),
-    "send": (
-        *GATEWAY,
-        "SMS_DEFAULT_REGION",
-        "DATABASE_PATH",
-        "SMS_SENDER_ID",
-        "SMS_SIGNATURE",
-    ),
-    "audit": ("DATABASE_PATH",),
-}
 
 
 def _settings(command: str) -> Settings:
@@ -127,15 +70,24 @@ async def _terminal(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if entries else 1
 
 
-def _listen_problem(error: OSError, settings: Settings) -> str | None:
-    """The sentence for a listening socket that could not be opened, else None."""
-    where = f"HOST={settings.host} PORT={settings.port}"
+def _listen_problem(
+    error: OSError, host: str, port: int, names: tuple[str, str] = ("HOST=", "PORT=")
+) -> str | None:
+    """The sentence for a listening socket that could not be opened, else None.
+
+    `names` says how the operator set the address: settings for serve, flags for simulator.
+    """
+    shown_host, shown_port = f"{names[0]}{host}", f"{names[1]}{port}"
+    where = f"{shown_host} {shown_port}"
     if isinstance(error, socket.gaierror):
-        return f"HOST={settings.host} is not an address this machine can listen on"
+        return f"{shown_host} is not an address this machine can listen on"
     if error.errno == errno.EADDRINUSE:
-        return f"{where}: the port is in use by another program; stop it or set another PORT"
+        return (
+            f"{where}: the port is in use by another program; stop it or set another "
+            f"{names[1].strip('= ')}"
+        )
     if error.errno == errno.EADDRNOTAVAIL:
-        return f"HOST={settings.host} is not an address of this machine"
+        return f"{shown_host} is not an address of this machine"
     if error.errno == errno.EACCES:
         return f"{where}: not allowed to listen there (ports below 1024 need privileges)"
     return None
@@ -157,7 +109,7 @@ def _serve(settings: Settings) -> int:
         print(f"smsbot: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        problem = _listen_problem(error, settings)
+        problem = _listen_problem(error, settings.host, settings.port)
         if problem is None:
             raise
         print(f"smsbot: {problem}", file=sys.stderr)
@@ -168,7 +120,7 @@ def _serve(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; output cut short by its reader (`| head`) ends quietly, with 0."""
     try:
-        return _run(_parser().parse_args(argv))
+        return _run(build_parser().parse_args(argv))
     except BrokenPipeError:
         # Whatever is still buffered cannot be written either: point stdout at /dev/null so
         # the interpreter's final flush does not print "Exception ignored".
@@ -198,6 +150,12 @@ def _run(args: argparse.Namespace) -> int:
             asyncio.run(run_simulator(config, args.host, args.port))
         except KeyboardInterrupt:
             pass
+        except OSError as error:
+            problem = _listen_problem(error, args.host, args.port, ("--host ", "--port "))
+            if problem is None:
+                raise
+            print(f"smsbot: {problem}", file=sys.stderr)
+            return 2
         return 0
     if args.command == "audit":
         from bot import audit

@@ -39,18 +39,6 @@ SMS_SIGNATURE and SMS_SENDER_ID apply as for /sms send, and the send is recorded
 DATABASE_PATH (see `smsbot audit`) before the gateway is called."""
 
 
-def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    send = sub.add_parser(
-        "send",
-        help="send an SMS through the gateway",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    send.add_argument("to", nargs="+", help="phone numbers, e.g. +2348031000010")
-    send.add_argument("-m", "--message", required=True)
-    send.add_argument("--from", dest="sender_id", help="sender ID shown on the phone")
-
-
 def _login() -> str:
     """Who ran the command, for the audit trail's user_id."""
     try:
