@@ -11,6 +11,7 @@ and an unsigned request there must not be a way to send SMS.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+import listeners
 from bot.config import Settings
 from bot.directory import Directory
 from bot.escalation import Escalator
@@ -33,9 +35,9 @@ from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
 from bot.services import SERVICES, Services
 from server.link import SlackLink
-from server.slack import MAX_SLACK_BODY, bolt_app, dispatch, web_client
+from server.slack import MAX_SLACK_BODY, bolt_app, dispatch
 from server.startup import open_store
-from storage import Contacts, Outbox, Pages, Polling, Reports, Sends
+from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
 
 log = logging.getLogger(__name__)
 
@@ -49,23 +51,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-async def _components(app: web.Application) -> AsyncIterator[None]:
-    """Start everything in order, and on shutdown stop it in the reverse order.
-
-    Start-up problems with the database raise StartupProblem (one sentence). Shutdown:
-    the Slack link stops trying and Socket Mode stops taking commands, commands in flight
-    finish (their SMS must be recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach
-    Slack, then the workers stop and the database closes. What is left in the outbox is
-    done at the next start.
-    """
-    settings = app[SETTINGS]
-    clock = app[CLOCK]
+def _services(
+    settings: Settings,
+    clock: Callable[[], datetime],
+    store: Store,
+    session: aiohttp.ClientSession,
+    bolt: AsyncApp,
+) -> tuple[Services, Escalator]:
+    """Every component, wired once: the listeners and the workers share them."""
     metrics = Metrics()
-    store = await open_store(settings.database_path, clock)
     sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
     polling, pages = Polling(store), Pages(store)
-    session = aiohttp.ClientSession()
-    client = web_client(settings)
+    client = bolt.client
     pacer = Pacer(settings.sms_update_interval)
     wake = asyncio.Event()
     tracked = TrackedMessages(
@@ -139,39 +136,63 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         mask=settings.sms_mask_numbers,
         clock=clock,
     )
-    app[SERVICES] = services
-    app[BOLT] = bolt_app(services, client)
-    workers = [
-        asyncio.create_task(notifier.run(), name="notifier"),
-        asyncio.create_task(poller.run(), name="poller"),
-        asyncio.create_task(escalator.run(), name="escalator"),
-    ]
-    socket_mode = None
-    if settings.socket_mode:
-        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+    return services, escalator
 
-        socket_mode = AsyncSocketModeHandler(app[BOLT], settings.slack_app_token)
-    app[LINK] = SlackLink(client, socket_mode)
-    linking = asyncio.create_task(app[LINK].run(), name="slack-link")
-    try:
-        yield
-    finally:
-        linking.cancel()
-        await asyncio.gather(linking, return_exceptions=True)
-        if socket_mode is not None:
-            await socket_mode.close_async()
-        await services.inflight.wait(settings.shutdown_grace)
-        for worker in workers:
-            worker.cancel()
-        await asyncio.gather(*workers, return_exceptions=True)
+
+async def _components(app: web.Application) -> AsyncIterator[None]:
+    """Start everything in order, and on shutdown stop it in the reverse order.
+
+    Start-up problems with the database raise StartupProblem (one sentence); what was
+    opened before a problem is closed again. Shutdown: the Slack link stops trying and
+    Socket Mode stops taking commands, commands in flight finish (their SMS must be
+    recorded), the outbox gets `SHUTDOWN_GRACE` seconds to reach Slack, then the workers
+    stop and the database closes. What is left in the outbox is done at the next start.
+    """
+    settings = app[SETTINGS]
+    clock = app[CLOCK]
+    async with contextlib.AsyncExitStack() as opened:
+        store = await open_store(settings.database_path, clock)
+        opened.push_async_callback(store.close)
+        session = await opened.enter_async_context(aiohttp.ClientSession())
+        bolt = bolt_app(settings)
+        services, escalator = _services(settings, clock, store, session, bolt)
+        listeners.register(bolt, services)
+        app[SERVICES] = services
+        app[BOLT] = bolt
+        workers = [
+            asyncio.create_task(services.notifier.run(), name="notifier"),
+            asyncio.create_task(services.poller.run(), name="poller"),
+            asyncio.create_task(escalator.run(), name="escalator"),
+        ]
+        socket_mode = None
+        if settings.socket_mode:
+            from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+            socket_mode = AsyncSocketModeHandler(bolt, settings.slack_app_token)
+        app[LINK] = SlackLink(bolt.client, socket_mode)
+        linking = asyncio.create_task(app[LINK].run(), name="slack-link")
         try:
-            await asyncio.wait_for(notifier.drain(), timeout=settings.shutdown_grace)
-        except TimeoutError:
-            log.warning("outbox not drained at shutdown; it resumes at the next start")
-        except Exception:
-            log.exception("outbox drain at shutdown failed; it resumes at the next start")
-        await session.close()
-        await store.close()
+            yield
+        finally:
+            linking.cancel()
+            await asyncio.gather(linking, return_exceptions=True)
+            if socket_mode is not None:
+                await socket_mode.close_async()
+            await services.inflight.wait(settings.shutdown_grace)
+            for worker in workers:
+                worker.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await _drain(services.notifier, settings.shutdown_grace)
+
+
+async def _drain(notifier: Notifier, grace: float) -> None:
+    """The outbox's last chance to reach Slack before the database closes."""
+    try:
+        await asyncio.wait_for(notifier.drain(), timeout=grace)
+    except TimeoutError:
+        log.warning("outbox not drained at shutdown; it resumes at the next start")
+    except Exception:
+        log.exception("outbox drain at shutdown failed; it resumes at the next start")
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:

@@ -22,9 +22,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-import listeners
 from bot.config import Settings
-from bot.services import Services
 
 MAX_SLACK_BODY = 256 * 1024
 
@@ -67,35 +65,42 @@ class ConnectionErrorRetryHandler(_IdempotentOnly, AsyncConnectionErrorRetryHand
 
 
 def web_client(settings: Settings) -> AsyncWebClient:
-    """A Web API client that rides out rate limits, and 5xx answers and dropped connections
-    where repeating the call cannot double what it did.
+    """A Web API client set up as the bot's own (see `_set_up`)."""
+    return _set_up(AsyncWebClient(token=settings.slack_bot_token), settings)
+
+
+def _set_up(client: AsyncWebClient, settings: Settings) -> AsyncWebClient:
+    """Make `client` ride out rate limits, and 5xx answers and dropped connections where
+    repeating the call cannot double what it did.
 
     A 429 is retried for every method (Slack did not act); posts are not repeated on a 5xx
     or a lost connection: the escalator and the notifier decide from what they stored.
     """
-    return AsyncWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=15,
-        retry_handlers=[
-            AsyncRateLimitErrorRetryHandler(max_retry_count=3),
-            ServerErrorRetryHandler(max_retry_count=3),
-            ConnectionErrorRetryHandler(max_retry_count=2),
-        ],
-        logger=logging.getLogger("smsbot.slack"),
-    )
+    client.base_url = settings.slack_api_url
+    client.timeout = 15
+    client.retry_handlers = [
+        AsyncRateLimitErrorRetryHandler(max_retry_count=3),
+        ServerErrorRetryHandler(max_retry_count=3),
+        ConnectionErrorRetryHandler(max_retry_count=2),
+    ]
+    return client
 
 
-def bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
-    settings = services.settings
+def bolt_app(settings: Settings) -> AsyncApp:
+    """Bolt's app, whose Web API client (`app.client`) is the one the whole bot uses.
+
+    Bolt is given the token, not a client: it also reads SLACK_BOT_TOKEN from the process
+    environment, and given both it warns at every start that one will be unused. Its own
+    client is then set up as ours, so listeners and workers share one client.
+    """
     app = AsyncApp(
-        client=client,
+        token=settings.slack_bot_token,
         signing_secret=settings.slack_signing_secret or "",
         request_verification_enabled=not settings.socket_mode,
         process_before_response=False,
         logger=logging.getLogger("smsbot.bolt"),
     )
-    listeners.register(app, services)
+    _set_up(app.client, settings)
     return app
 
 
