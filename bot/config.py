@@ -61,6 +61,7 @@ class Settings:
     sms_max_recipients: int
     slack_profile_cache_seconds: float
     log_level: str
+    access_log: bool
 
     @property
     def socket_mode(self) -> bool:
@@ -268,6 +269,7 @@ def _read_all(read: _Reader) -> dict[str, object]:
         sms_max_recipients=read.get("SMS_MAX_RECIPIENTS", _count, "50"),
         slack_profile_cache_seconds=read.get("SLACK_PROFILE_CACHE_SECONDS", _positive_float, "300"),
         log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
+        access_log=read.get("ACCESS_LOG", _bool, "false"),
     )
 
 

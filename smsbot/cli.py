@@ -12,7 +12,6 @@ import sys
 from collections.abc import Sequence
 
 import aiohttp
-from aiohttp import web
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.gateway import GatewayClient, GatewayError
@@ -95,16 +94,11 @@ def _listen_problem(
 
 def _serve(settings: Settings) -> int:
     """Run the bot; a start-up problem is one line and exit code 2, not a traceback."""
-    from server.app import build_app
+    from server import serving
     from server.startup import StartupProblem
 
     try:
-        web.run_app(
-            build_app(settings),
-            host=settings.host,
-            port=settings.port,
-            shutdown_timeout=settings.shutdown_grace,
-        )
+        serving.run(settings)
     except (DatabaseInUse, StartupProblem) as error:
         print(f"smsbot: {error}", file=sys.stderr)
         return 2
