@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -21,6 +21,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.directory import Directory
 from bot.escalation import Escalator
@@ -40,13 +41,9 @@ from storage import Contacts, Outbox, Pages, Polling, Reports, Sends
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
-CLOCK = web.AppKey("clock", Callable[[], datetime])
+CLOCK = web.AppKey("clock", Clock)
 BOLT = web.AppKey("bolt", AsyncApp)
 LINK = web.AppKey("link", SlackLink)
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _components(app: web.Application) -> AsyncIterator[None]:
@@ -61,12 +58,12 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     clock = app[CLOCK]
     metrics = Metrics()
-    store = await open_store(settings.database_path, clock)
+    store = await open_store(settings.database_path, clock.now)
     sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
     polling, pages = Polling(store), Pages(store)
     session = aiohttp.ClientSession()
     client = web_client(settings)
-    pacer = Pacer(settings.sms_update_interval)
+    pacer = Pacer(settings.sms_update_interval, clock)
     wake = asyncio.Event()
     tracked = TrackedMessages(
         sends,
@@ -75,7 +72,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         metrics,
         pacer,
         mask=settings.sms_mask_numbers,
-        clock=clock,
+        clock=clock.now,
         poke=wake.set,
     )
     notifier = Notifier(
@@ -109,6 +106,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         client,
         ttl=settings.slack_profile_cache_seconds,
         default_region=settings.sms_default_region,
+        clock=clock.monotonic,
     )
     services = Services(
         settings=settings,
@@ -123,11 +121,11 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         notifier=notifier,
         poller=poller,
         metrics=metrics,
-        clock=clock,
+        clock=clock.now,
         inflight=InFlight(),
         directory=directory,
-        contacts=Contacts(store, clock),
-        guard=Guard(settings, sends, directory, metrics, clock),
+        contacts=Contacts(store, clock.now),
+        guard=Guard(settings, sends, directory, metrics, clock.now),
     )
     escalator = Escalator(
         pages,
@@ -206,11 +204,14 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
-    """The application factory: `web.run_app(build_app(settings))` serves the bot."""
+def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The application factory: `web.run_app(build_app(settings))` serves the bot.
+
+    `clock` is real time unless a test hands in its own (standins.manual_clock).
+    """
     app = web.Application(client_max_size=max(MAX_BODY, MAX_SLACK_BODY))
     app[SETTINGS] = settings
-    app[CLOCK] = clock
+    app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_components)
     if not settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)

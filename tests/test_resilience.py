@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.clock import SystemClock
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.slack import ChannelMessage, plain
 from tests.cli import smsbot
@@ -67,7 +68,7 @@ async def test_after_thirty_days_without_report_the_state_becomes_unknown(
         env=POLL_FAST,
         push_reports=False,
         silent_suffixes=("7",),
-        clock=lambda: datetime.now(UTC) + offset,
+        clock=SystemClock(lambda: datetime.now(UTC) + offset),
     )
     await system.slash("send +2348031000017 into the void")
     await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
