@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 __all__ = ["Clock", "SystemClock", "utc_now"]
 
@@ -40,6 +40,10 @@ class Clock(Protocol):
         """Wait until `event` is set or `seconds` have passed; whether it is set."""
         ...
 
+    def background(self, loop: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """Start a background loop that runs on this clock's time (a test clock waits for it)."""
+        ...
+
 
 class SystemClock:
     """Real time. `wall` replaces only the wall clock (tests that jump days ahead)."""
@@ -63,3 +67,6 @@ class SystemClock:
             async with asyncio.timeout(seconds):
                 await event.wait()
         return event.is_set()
+
+    def background(self, loop: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return asyncio.create_task(loop, name=name)

@@ -140,9 +140,9 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     app[SERVICES] = services
     app[BOLT] = bolt_app(services, client)
     workers = [
-        asyncio.create_task(notifier.run(), name="notifier"),
-        asyncio.create_task(poller.run(), name="poller"),
-        asyncio.create_task(escalator.run(), name="escalator"),
+        clock.background(notifier.run(), "notifier"),
+        clock.background(poller.run(), "poller"),
+        clock.background(escalator.run(), "escalator"),
     ]
     socket_mode = None
     if settings.socket_mode:

@@ -21,6 +21,7 @@ from bot.config import Settings, load_settings
 from bot.gateway import secret_digest
 from server.app import build_app
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
+from standins.manual_clock import ManualClock
 from standins.slack import SlackStandIn
 
 SIGNING_SECRET = "demo-signing-secret"
@@ -123,7 +124,11 @@ class LocalSystem:
     async def stop_bot(self) -> None:
         """Stop the bot as a shutdown would; the database file stays for a restart."""
         if self._runner is not None:
-            await self._runner.cleanup()
+            if isinstance(self.clock, ManualClock):
+                async with self.clock.running_free():
+                    await self._runner.cleanup()
+            else:
+                await self._runner.cleanup()
             self._runner = None
 
     async def restart_bot(self) -> None:
