@@ -1,13 +1,13 @@
 """Slack people as SMS recipients: a user's phone from their profile, a group's members.
 
 Lookups are cached for `ttl` seconds so a page to a 30-person group is not 31 API calls
-each time, and never longer, so a changed phone number is used within minutes.
+each time, and never longer, so a changed phone number is used within minutes. The age of
+an entry is read from the bot's monotonic clock (bot.clock), so tests can age it by hand.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -41,7 +41,7 @@ class Directory:
         *,
         ttl: float,
         default_region: str | None,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float],
     ) -> None:
         self.client = client
         self.ttl = ttl

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notifier import Pacer
 from bot.notifier.errors import error_code, may_have_acted
@@ -67,7 +67,7 @@ class Escalator:
         timeout: float,
         interval: float,
         mask: bool,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self.pages = pages
         self.once = PostOnce(client, pacer, metrics)
@@ -79,7 +79,7 @@ class Escalator:
         self._attempts: dict[int, Attempts] = {}
 
     async def run(self) -> None:
-        await every(self.interval, self.check_once, "page escalation")
+        await every(self.clock, self.interval, self.check_once, "page escalation")
 
     async def check_once(self) -> int:
         """Alert about every page recipient that is due; returns how many.
@@ -87,7 +87,7 @@ class Escalator:
         Channels go side by side, each paced on its own, so one busy channel does not hold
         another channel's alerts.
         """
-        timed_out_before = self.clock() - self.timeout
+        timed_out_before = self.clock.now() - self.timeout
         by_channel: dict[str, list[SendView]] = {}
         for send in await self.pages.due_escalations(timed_out_before):
             by_channel.setdefault(str(send.message_channel), []).append(send)
@@ -112,7 +112,7 @@ class Escalator:
         if claimed:
             # Not in memory: decided before a restart, and may have gone out.
             attempts = self._attempts.get(send.id, Attempts(unsure=True))
-            if attempts.not_before and attempts.not_before > self.clock():
+            if attempts.not_before and attempts.not_before > self.clock.now():
                 return 0
         else:
             claimed = [r for r in send.recipients if needs_alert(r, send, timed_out_before)]
@@ -152,7 +152,7 @@ class Escalator:
         delay = min(self.interval * 2 ** (count - 1), MAX_BACKOFF)
         self._attempts[send.id] = Attempts(
             count=count,
-            not_before=self.clock() + timedelta(seconds=delay),
+            not_before=self.clock.now() + timedelta(seconds=delay),
             unsure=attempts.unsure or may_have_acted(error),
         )
         log.warning(

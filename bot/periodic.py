@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+
+from bot.clock import Clock
 
 log = logging.getLogger(__name__)
 
 
-async def every(interval: float, step: Callable[[], Awaitable[object]], what: str) -> None:
-    """Run `step` every `interval` seconds until cancelled, logging a round that fails."""
+async def every(
+    clock: Clock, interval: float, step: Callable[[], Awaitable[object]], what: str
+) -> None:
+    """Run `step` every `interval` seconds of `clock` until cancelled; a failed round is logged."""
     while True:
         try:
             await step()
         except Exception:
             log.exception("%s round failed; trying again next round", what)
-        await asyncio.sleep(interval)
+        await clock.sleep(interval)

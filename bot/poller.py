@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime, timedelta
 
+from bot.clock import Clock
 from bot.gateway import GatewayClient, GatewayError
 from bot.metrics import Metrics
 from bot.notifier import Notifier
@@ -44,7 +44,7 @@ class Poller:
         *,
         after: timedelta,
         interval: float,
-        clock: Callable[[], datetime],
+        clock: Clock,
     ) -> None:
         self.reports = reports
         self.polling = polling
@@ -56,11 +56,11 @@ class Poller:
         self.clock = clock
 
     async def run(self) -> None:
-        await every(self.interval, self.poll_once, "status polling")
+        await every(self.clock, self.interval, self.poll_once, "status polling")
 
     async def poll_once(self) -> int:
         """One round; returns how many recipients were asked about."""
-        now = self.clock()
+        now = self.clock.now()
         if await self.polling.expire_unreported(now):
             self.notifier.poke()
         targets = await self.polling.due(now, self.after, ROUND_SIZE)

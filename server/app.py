@@ -13,8 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 import listeners
+from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.directory import Directory
 from bot.escalation import Escalator
@@ -42,18 +43,14 @@ from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
 log = logging.getLogger(__name__)
 
 SETTINGS = web.AppKey("settings", Settings)
-CLOCK = web.AppKey("clock", Callable[[], datetime])
+CLOCK = web.AppKey("clock", Clock)
 BOLT = web.AppKey("bolt", AsyncApp)
 LINK = web.AppKey("link", SlackLink)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _services(
     settings: Settings,
-    clock: Callable[[], datetime],
+    clock: Clock,
     store: Store,
     session: aiohttp.ClientSession,
     bolt: AsyncApp,
@@ -63,7 +60,7 @@ def _services(
     sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
     polling, pages = Polling(store), Pages(store)
     client = bolt.client
-    pacer = Pacer(settings.sms_update_interval)
+    pacer = Pacer(settings.sms_update_interval, clock)
     wake = asyncio.Event()
     tracked = TrackedMessages(
         sends,
@@ -72,7 +69,7 @@ def _services(
         metrics,
         pacer,
         mask=settings.sms_mask_numbers,
-        clock=clock,
+        clock=clock.now,
         poke=wake.set,
     )
     notifier = Notifier(
@@ -106,6 +103,7 @@ def _services(
         client,
         ttl=settings.slack_profile_cache_seconds,
         default_region=settings.sms_default_region,
+        clock=clock.monotonic,
     )
     services = Services(
         settings=settings,
@@ -120,11 +118,11 @@ def _services(
         notifier=notifier,
         poller=poller,
         metrics=metrics,
-        clock=clock,
+        clock=clock.now,
         inflight=InFlight(),
         directory=directory,
-        contacts=Contacts(store, clock),
-        guard=Guard(settings, sends, directory, metrics, clock),
+        contacts=Contacts(store, clock.now),
+        guard=Guard(settings, sends, directory, metrics, clock.now),
     )
     escalator = Escalator(
         pages,
@@ -151,7 +149,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     clock = app[CLOCK]
     async with contextlib.AsyncExitStack() as opened:
-        store = await open_store(settings.database_path, clock)
+        store = await open_store(settings.database_path, clock.now)
         opened.push_async_callback(store.close)
         session = await opened.enter_async_context(aiohttp.ClientSession())
         bolt = bolt_app(settings)
@@ -160,9 +158,9 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = services
         app[BOLT] = bolt
         workers = [
-            asyncio.create_task(services.notifier.run(), name="notifier"),
-            asyncio.create_task(services.poller.run(), name="poller"),
-            asyncio.create_task(escalator.run(), name="escalator"),
+            clock.background(services.notifier.run(), "notifier"),
+            clock.background(services.poller.run(), "poller"),
+            clock.background(escalator.run(), "escalator"),
         ]
         socket_mode = None
         if settings.socket_mode:
@@ -227,11 +225,14 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def build_app(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> web.Application:
-    """The application factory: `web.run_app(build_app(settings))` serves the bot."""
+def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The application factory: `web.run_app(build_app(settings))` serves the bot.
+
+    `clock` is real time unless a test hands in its own (standins.manual_clock).
+    """
     app = web.Application(client_max_size=max(MAX_BODY, MAX_SLACK_BODY))
     app[SETTINGS] = settings
-    app[CLOCK] = clock
+    app[CLOCK] = clock or SystemClock()
     app.cleanup_ctx.append(_components)
     if not settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)

@@ -10,17 +10,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
 
 import aiohttp
 from aiohttp import web
 
+from bot.clock import Clock, SystemClock
 from bot.config import Settings, load_settings
 from bot.gateway import secret_digest
-from server.app import build_app, utc_now
+from server.app import build_app
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
+from standins.manual_clock import ManualClock
 from standins.slack import SlackStandIn
 
 SIGNING_SECRET = "demo-signing-secret"
@@ -58,17 +59,18 @@ class LocalSystem:
         *,
         simulator: SimulatorConfig | None = None,
         env: Mapping[str, str] | None = None,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Clock | None = None,
         push_reports: bool = True,
     ) -> None:
         self.database = database
-        self.slack = SlackStandIn()
+        # the bot's clock; the Slack stand-in stamps calls with it, so gaps read in its time
+        self.clock = clock or SystemClock()
+        self.slack = SlackStandIn(clock=self.clock.monotonic)
         self.gateway = GatewaySimulator(
             simulator or SimulatorConfig(report_delay=0.3, retry_delay=0.2)
         )
         self.extra_env = dict(env or {})
         self.push_reports = push_reports
-        self.clock = clock
         self.url = ""
         self.app: web.Application | None = None
         self.settings: Settings | None = None
@@ -122,7 +124,11 @@ class LocalSystem:
     async def stop_bot(self) -> None:
         """Stop the bot as a shutdown would; the database file stays for a restart."""
         if self._runner is not None:
-            await self._runner.cleanup()
+            if isinstance(self.clock, ManualClock):
+                async with self.clock.running_free():
+                    await self._runner.cleanup()
+            else:
+                await self._runner.cleanup()
             self._runner = None
 
     async def restart_bot(self) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,8 @@ class SlackStandIn:
     # user group id -> member user ids, for usergroups.users.list
     groups: dict[str, list[str]] = field(default_factory=dict)
     base_url: str = ""
+    # what `Call.at` is read from: the bot's clock when a test moves time by hand
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self._ts = itertools.count(1)
@@ -123,7 +126,7 @@ class SlackStandIn:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, params))
+        self.calls.append(Call(method, params, self.clock()))
         if self.delays.get(method):
             await asyncio.sleep(self.delays[method])
         token = self.app_token if method == "apps.connections.open" else self.token

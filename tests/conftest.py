@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from server.app import utc_now
+from bot.clock import Clock
 from standins.gateway_simulator import SimulatorConfig
 from standins.local import LocalSystem
 
@@ -26,7 +25,7 @@ async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
         async def make(
             env: dict[str, str] | None = None,
             *,
-            clock: Callable[[], datetime] = utc_now,
+            clock: Clock | None = None,
             push_reports: bool = True,
             **simulator: Any,
         ) -> LocalSystem:

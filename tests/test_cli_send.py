@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
+from standins.manual_clock import ManualClock
 from tests.cli import REPO, smsbot
 from tests.conftest import SystemFactory
 
@@ -174,7 +175,8 @@ async def test_a_send_killed_while_the_gateway_holds_it_is_on_record_as_unknown(
 async def test_send_beside_a_running_bot_shares_its_database_and_posts_nothing(
     tmp_path: Path, make_system: SystemFactory
 ) -> None:
-    system = await make_system()
+    clock = ManualClock()
+    system = await make_system(clock=clock)
     assert system.settings is not None
     database = system.settings.database_path
     env = {**system.environment(), "DATABASE_PATH": str(database)}
@@ -183,7 +185,8 @@ async def test_send_beside_a_running_bot_shares_its_database_and_posts_nothing(
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         rows = db.execute("SELECT s.kind, r.msg_id FROM sends s JOIN recipients r").fetchall()
     assert rows == [("cli", system.gateway.sent[0]["msgId"])]
-    await asyncio.sleep(1.5)  # reports come back; the bot must not post a message for them
+    await system.gateway.wait_for_pushes(1, timeout=10)  # the report is in the bot's database
+    await clock.advance(10.0)  # the worker's rounds after it: none may post a message for it
     assert system.slack.calls_to("chat.postMessage") == []
 
 

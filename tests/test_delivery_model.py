@@ -59,9 +59,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
+from bot.clock import utc_now
 from bot.gateway import secret_digest
 from bot.services import SERVICES
-from server.app import utc_now
 from sms import phones
 from sms.delivery import Report, ReportSource, State, apply, classify
 from standins.gateway_simulator import SimulatorConfig

@@ -20,6 +20,7 @@ import pytest
 from aiohttp import web
 
 from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.manual_clock import ManualClock
 from tests.conftest import SystemFactory
 
 SEND_PATH = "/api/v1/international/sms/send"
@@ -27,6 +28,8 @@ BALANCE_PATH = "/api/v1/international/sms/balance"
 STATUS_PATH = "/api/v1/international/sms/status"
 NUMBER = "+2348031000010"
 TIMEOUT = 1.0
+# past the first status poll (SMS_POLL_AFTER, 300 s) and every worker round before it
+PAST_EVERY_ROUND = 330.0
 
 Handler = Callable[["FaultyGateway", web.Request], Awaitable[web.StreamResponse]]
 
@@ -178,6 +181,7 @@ class Rig:
     fault: Fault
     system: LocalSystem
     gateway: FaultyGateway | None
+    clock: ManualClock
 
 
 @pytest.fixture
@@ -190,8 +194,10 @@ async def rig(request: pytest.FixtureRequest, make_system: SystemFactory) -> Asy
     else:
         url = closed_port_url()
     try:
-        system = await make_system(env={"SMS_API_URL": url, "SMS_GATEWAY_TIMEOUT": str(TIMEOUT)})
-        yield Rig(fault, system, gateway)
+        clock = ManualClock()
+        env = {"SMS_API_URL": url, "SMS_GATEWAY_TIMEOUT": str(TIMEOUT)}
+        system = await make_system(env=env, clock=clock)
+        yield Rig(fault, system, gateway, clock)
     finally:
         if gateway is not None:
             gateway.released.set()
@@ -215,9 +221,13 @@ def sends_and_recipients(system: LocalSystem) -> tuple[list[sqlite3.Row], list[s
     return sends, recipients
 
 
-async def told(system: LocalSystem) -> dict[str, Any]:
-    """The one ephemeral answer the command's user gets after the ack."""
-    responses = await system.wait_for(lambda: system.slack.responses, timeout=10)
+async def told(system: LocalSystem, clock: ManualClock | None = None) -> dict[str, Any]:
+    """The one ephemeral answer the command's user gets after the ack (with the bot's time
+    moved, if it runs on a ManualClock, so that its tracked message is posted)."""
+    if clock is None:
+        responses = await system.wait_for(lambda: system.slack.responses, timeout=10)
+    else:
+        responses = await clock.advance_until(lambda: system.slack.responses, step=0.5)
     return responses[0]
 
 
@@ -242,13 +252,15 @@ async def test_send_with_unknown_outcome_is_said_maybe_sent_recorded_unknown_and
     status, ack = await system.slash(f"send {NUMBER} hi")
     assert status == 200 and "Sending your SMS to 1 number" in ack
 
-    answer = await told(system)
+    answer = await told(system, rig.clock)
     assert answer["response_type"] == "ephemeral"
     assert "may or may not have been sent" in answer["text"], answer["text"]
     assert "will not re-send" in answer["text"], answer["text"]
     assert "Something went wrong" not in answer["text"]
 
-    message = await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
+    message = await rig.clock.advance_until(
+        lambda: system.slack.channel_messages(DEMO_CHANNEL), step=0.5
+    )
     assert len(message) == 1 and "1 unknown" in message[0].text, message
 
     sends, recipients = sends_and_recipients(system)
@@ -259,7 +271,7 @@ async def test_send_with_unknown_outcome_is_said_maybe_sent_recorded_unknown_and
     assert recipients[0]["state"] == "unknown"
     assert recipients[0]["msg_id"] is None
 
-    await asyncio.sleep(0.5)  # time in which a retry would have shown up
+    await rig.clock.advance(PAST_EVERY_ROUND)
     assert len(gateway.operations("send")) == 1
     assert gateway.operations("send")[0]["mobile"] == NUMBER.lstrip("+")
 
@@ -272,7 +284,7 @@ async def test_send_that_definitely_failed_says_nothing_was_sent_and_stores_noth
     status, ack = await system.slash(f"send {NUMBER} hi")
     assert status == 200 and "Sending your SMS to 1 number" in ack
 
-    answer = await told(system)
+    answer = await told(system, rig.clock)
     assert answer["response_type"] == "ephemeral"
     assert "Nothing was sent" in answer["text"], answer["text"]
     assert "may or may not" not in answer["text"]
@@ -282,7 +294,7 @@ async def test_send_that_definitely_failed_says_nothing_was_sent_and_stores_noth
     else:
         assert "Could not connect" in answer["text"]
 
-    await asyncio.sleep(0.5)  # time in which a stray post or retry would have shown up
+    await rig.clock.advance(PAST_EVERY_ROUND)
     assert system.slack.calls_to("chat.postMessage") == []
     assert system.slack.channel_messages(DEMO_CHANNEL) == []
     sends, recipients = sends_and_recipients(system)
@@ -299,7 +311,7 @@ async def test_balance_on_a_faulty_gateway_is_a_clear_sentence(rig: Rig) -> None
     system = rig.system
     status, _ = await system.slash("balance")
     assert status == 200
-    answer = await told(system)
+    answer = await told(system, rig.clock)
     text = answer["text"]
     assert answer["response_type"] == "ephemeral"
     assert text.startswith(":warning: Could not read the balance:"), text
@@ -344,7 +356,7 @@ async def test_unknown_outcome_sentence_says_it_once_and_does_not_contradict_its
     rig: Rig,
 ) -> None:
     await rig.system.slash(f"send {NUMBER} hi")
-    text = (await told(rig.system))["text"]
+    text = (await told(rig.system, rig.clock))["text"]
     assert text.count("may or may not have been sent") == 1, text
     if rig.fault.balance_says != "did not answer within 1 s":
         assert "did not answer" not in text, text
@@ -356,6 +368,8 @@ async def test_tracked_message_of_unknown_send_does_not_claim_it_was_not_accepte
 ) -> None:
     system = rig.system
     await system.slash(f"send {NUMBER} hi")
-    message = await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
+    message = await rig.clock.advance_until(
+        lambda: system.slack.channel_messages(DEMO_CHANNEL), step=0.5
+    )
     assert "1 unknown" in message[0].text
     assert "not accepted" not in message[0].text, message[0].text

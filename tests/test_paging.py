@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
+from standins.manual_clock import ManualClock
 from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
 
@@ -23,6 +22,11 @@ def people(system: LocalSystem) -> None:
 def tracked(system: LocalSystem) -> ChannelMessage | None:
     messages = system.slack.channel_messages(DEMO_CHANNEL)
     return messages[0] if messages else None
+
+
+async def answered(system: LocalSystem, clock: ManualClock, commands: int) -> None:
+    """Until the sender has the answers to `commands` commands: their messages are posted."""
+    await clock.advance_until(lambda: len(system.slack.responses) >= commands, step=0.1)
 
 
 def alerts(system: LocalSystem) -> list[ChannelMessage]:
@@ -83,17 +87,20 @@ async def test_profile_numbers_without_country_code_use_the_default_region(
 async def test_profile_lookups_are_cached_but_not_past_the_cache_time(
     make_system: SystemFactory,
 ):
-    system = await make_system(env={"SLACK_PROFILE_CACHE_SECONDS": "1"})
+    clock = ManualClock()
+    system = await make_system(env={"SLACK_PROFILE_CACHE_SECONDS": "1"}, clock=clock)
     people(system)
     await system.slash("send <@U0BOB|bob> one")
     await system.slash("send <@U0BOB|bob> two")
     await system.wait_for(lambda: len(system.gateway.sent) == 2)
     assert len(system.slack.calls_to("users.info")) == 1
+    await answered(system, clock, 2)
     system.slack.users["U0BOB"] = {"real_name": "Bob", "phone": "+234 803 100 0012"}
-    await asyncio.sleep(1.1)
+    await clock.advance(1.0)  # the lookup is now at least the cache time old
     await system.slash("send <@U0BOB|bob> three")
     await system.wait_for(lambda: len(system.gateway.sent) == 3)
     assert system.gateway.sent[2]["mobile"] == "2348031000012"
+    await answered(system, clock, 3)
 
 
 async def test_a_page_names_the_people_paged(system: LocalSystem):
@@ -106,37 +113,44 @@ async def test_a_page_names_the_people_paged(system: LocalSystem):
 async def test_a_failed_page_is_alerted_to_the_channel_with_sender_person_and_reason(
     make_system: SystemFactory,
 ):
-    system = await make_system(env=FAST_PAGES)
+    clock = ManualClock()
+    system = await make_system(env=FAST_PAGES, clock=clock)
     people(system)
     await system.slash("page <!subteam^S0ONCALL|@oncall> DB primary down")
-    alert = (await system.wait_for(lambda: alerts(system)))[0]
+    await system.gateway.wait_for_pushes(2, timeout=10)  # both reports in at 0
+    alert = (await clock.advance_until(lambda: alerts(system), step=0.1))[0]
     message = tracked(system)
     assert message and alert.thread_ts == message.ts
     shown = plain(alert)
     assert "<@U0ALICE>" in shown and "<@U0CAROL>" in shown and "<@U0BOB>" not in shown
     assert "undeliverable (UNDELIV)" in shown
     assert any(b["type"] == "actions" for b in alert.blocks)
-    await asyncio.sleep(1.5)
+    await clock.advance(3.0)  # three more escalation rounds, all past the page timeout
     assert len(alerts(system)) == 1, "one alert per recipient, never repeated"
 
 
 async def test_a_page_not_delivered_in_time_is_alerted(make_system: SystemFactory):
-    system = await make_system(env=FAST_PAGES, silent_suffixes=("7",))
+    clock = ManualClock()
+    env = {**FAST_PAGES, "SMS_PAGE_TIMEOUT": "2"}  # longer than one escalation round
+    system = await make_system(env=env, clock=clock, silent_suffixes=("7",))
     people(system)
     await system.slash("page <@U0DAN|dan> are you there?")
-    await system.wait_for(lambda: tracked(system))
-    await asyncio.sleep(0.5)
-    assert alerts(system) == []
-    alert = (await system.wait_for(lambda: alerts(system), timeout=5))[0]
+    await system.wait_for(lambda: system.gateway.sent)  # the page went out at 0
+    await clock.advance_until(lambda: tracked(system), step=0.1)
+    alert = (await clock.advance_until(lambda: alerts(system), step=0.1))[0]
+    # not before SMS_PAGE_TIMEOUT (2 s), and by the escalator's next round (every 1 s)
+    assert 2.0 <= clock.monotonic() <= 3.0, clock.monotonic()
     assert "<@U0DAN>" in plain(alert) and "not delivered after" in plain(alert)
 
 
 async def test_a_delivered_page_raises_no_alert(make_system: SystemFactory):
-    system = await make_system(env=FAST_PAGES)
+    clock = ManualClock()
+    system = await make_system(env=FAST_PAGES, clock=clock)
     people(system)
     await system.slash("page <@U0BOB|bob> heads up")
-    await system.wait_for(lambda: (m := tracked(system)) and "1 delivered" in m.text)
-    await asyncio.sleep(2)
+    await system.gateway.wait_for_pushes(1, timeout=10)  # delivered at 0
+    await clock.advance_until(lambda: (m := tracked(system)) and "1 delivered" in m.text, step=0.1)
+    await clock.advance(3.0)  # three escalation rounds past the page timeout
     assert alerts(system) == []
 
 

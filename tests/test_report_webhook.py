@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.gateway import secret_digest
 from standins.gateway_simulator import SimulatorConfig
 from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.manual_clock import ManualClock
 from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
 
@@ -247,11 +248,16 @@ async def test_duplicate_delivered_report_is_ok_and_changes_nothing(quiet: Local
 
 
 async def test_failed_report_after_delivered_does_not_change_final_state(
-    quiet: LocalSystem,
+    make_system: SystemFactory,
 ) -> None:
-    msg_id = await send_one(quiet)
+    clock = ManualClock()
+    quiet = await make_system(report_delay=60, clock=clock)
+    await quiet.slash(f"send {DELIVERS} hi")
+    await clock.advance_until(lambda: tracked(quiet), step=0.2)
+    msg_id = str(quiet.gateway.sent[0]["msgId"])
     await post_raw(quiet, report(msg_id))
-    await shows(quiet, "1 delivered, 0 failed, 0 pending")
+    delivered = "1 delivered, 0 failed, 0 pending"
+    await clock.advance_until(lambda: (m := tracked(quiet)) and delivered in m.text, step=0.2)
     stale = report(msg_id, status=2, error_code="UNDELIV")
     assert await post_raw(quiet, stale) == (200, {"code": 0, "msg": "ok"})
     assert (
@@ -259,10 +265,10 @@ async def test_failed_report_after_delivered_does_not_change_final_state(
     )
     counts = await recipients(quiet)
     assert counts["delivered"] == 1 and counts["failed"] == 0
-    await asyncio.sleep(0.5)  # two notifier rounds: nothing may repaint it as failed
+    await clock.advance(10.0)  # the worker's rounds after it: none may repaint it as failed
     message = tracked(quiet)
     assert message is not None
-    assert "1 delivered, 0 failed, 0 pending" in message.text
+    assert delivered in message.text
     assert quiet.slack.thread(DEMO_CHANNEL, message.ts) == []
 
 

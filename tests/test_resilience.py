@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import sqlite3
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.clock import SystemClock
 from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.manual_clock import ManualClock
 from standins.slack import ChannelMessage, plain
 from tests.cli import smsbot
 from tests.conftest import SystemFactory
@@ -19,6 +20,10 @@ from tests.conftest import SystemFactory
 DELIVERS = "+2348031000010"
 FAILS = "+2348031000019"
 POLL_FAST = {"SMS_POLL_AFTER": "0.3", "SMS_POLL_INTERVAL": "0.2"}
+
+
+def status_queries(system: LocalSystem) -> int:
+    return sum(1 for op, _ in system.gateway.requests if op == "status")
 
 
 def message_with(system: LocalSystem, words: str, channel: str = DEMO_CHANNEL) -> ChannelMessage:
@@ -36,13 +41,19 @@ async def test_with_push_off_delivery_reaches_the_channel_by_polling(make_system
 
 
 async def test_polling_asks_again_with_growing_gaps_while_no_report(make_system: SystemFactory):
-    system = await make_system(env=POLL_FAST, push_reports=False, silent_suffixes=("7",))
+    clock = ManualClock()
+    polling = {"SMS_POLL_AFTER": "0.3", "SMS_POLL_INTERVAL": "0.05"}
+    system = await make_system(env=polling, clock=clock, push_reports=False, silent_suffixes=("7",))
     await system.slash("send +2348031000017 anyone?")
-    await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
-    await asyncio.sleep(2.5)
-    times = [op for op, _ in system.gateway.requests if op == "status"]
-    # after 0.3 s, then 0.6, 1.2, 2.4 …: a handful of queries, not one per 0.2 s round
-    assert 2 <= len(times) <= 4, times
+    await system.wait_for(lambda: system.gateway.sent)  # the send was written down at 0
+    await clock.advance_until(lambda: system.slack.channel_messages(DEMO_CHANNEL), step=0.05)
+    asked_at: list[float] = []  # the bot's time of each status query
+    while clock.monotonic() < 6.0:
+        before = status_queries(system)
+        await clock.advance(0.05)
+        asked_at += [clock.monotonic()] * (status_queries(system) - before)
+    # 0.3 s after the send, then again 0.3, 0.6, 1.2, 2.4 s later, and never in between
+    assert asked_at == pytest.approx([0.3, 0.6, 1.2, 2.4, 4.8]), asked_at
     assert "1 pending" in system.slack.channel_messages(DEMO_CHANNEL)[0].text
 
 
@@ -67,7 +78,7 @@ async def test_after_thirty_days_without_report_the_state_becomes_unknown(
         env=POLL_FAST,
         push_reports=False,
         silent_suffixes=("7",),
-        clock=lambda: datetime.now(UTC) + offset,
+        clock=SystemClock(lambda: datetime.now(UTC) + offset),
     )
     await system.slash("send +2348031000017 into the void")
     await system.wait_for(lambda: system.slack.channel_messages(DEMO_CHANNEL))
@@ -186,76 +197,64 @@ async def test_report_webhook_takes_only_allowed_source_addresses(
     assert rows.fetchone()[0] == (0 if status == 403 else 1)
 
 
-async def test_calls_to_one_channel_are_paced_under_slacks_limit(make_system: SystemFactory):
-    system = await make_system(env={"SMS_UPDATE_INTERVAL": "0.5"}, report_delay=0.1)
-    for n in range(4):
-        await system.slash(f"send +2348031000{n}10,+2348031000{n}19 burst {n}")
-    await system.wait_for(
-        lambda: (
-            len(
-                [
-                    m
-                    for m in system.slack.channel_messages(DEMO_CHANNEL)
-                    if "0 pending" in m.text and system.slack.thread(DEMO_CHANNEL, m.ts)
-                ]
-            )
-            == 4
-        ),
-        timeout=30,
-    )
-    calls = sorted(
+def paced_calls(system: LocalSystem, channel: str) -> list[float]:
+    """When each post or edit in `channel` reached Slack, on the bot's clock."""
+    return sorted(
         c.at
         for c in system.slack.calls
-        if c.method in ("chat.postMessage", "chat.update")
-        and c.params.get("channel") == DEMO_CHANNEL
+        if c.method in ("chat.postMessage", "chat.update") and c.params.get("channel") == channel
     )
+
+
+def settled(system: LocalSystem, channel: str, sends: int) -> bool:
+    """Every send's tracked message shows no pending recipient, and has its failure reply."""
+    shown = system.slack.channel_messages(channel)
+    return (
+        sum("0 pending" in m.text for m in shown) == sends
+        and sum(bool(system.slack.thread(channel, m.ts)) for m in shown) == sends
+    )
+
+
+async def test_calls_to_one_channel_are_paced_under_slacks_limit(make_system: SystemFactory):
+    clock = ManualClock()
+    interval = 0.5
+    system = await make_system(
+        env={"SMS_UPDATE_INTERVAL": str(interval)}, clock=clock, report_delay=0.1
+    )
+    for n in range(4):
+        await system.slash(f"send +2348031000{n}10,+2348031000{n}19 burst {n}")
+    await clock.advance_until(lambda: settled(system, DEMO_CHANNEL, 4), step=interval / 5)
+    calls = paced_calls(system, DEMO_CHANNEL)
     assert len(calls) >= 8  # 4 posts and 4 thread replies, plus the edits
     gaps = [b - a for a, b in itertools.pairwise(calls)]
-    # 0.5 s apart when sent; arrival jitter on a loaded machine can eat a little of it
-    assert min(gaps) >= 0.3, gaps
+    assert min(gaps) >= interval, gaps
 
 
 async def test_a_burst_in_one_channel_does_not_hold_another_channels_update(
     make_system: SystemFactory,
 ):
+    clock = ManualClock()
     interval = 1.0
-    system = await make_system(env={"SMS_UPDATE_INTERVAL": str(interval)}, report_delay=0.3)
+    system = await make_system(
+        env={"SMS_UPDATE_INTERVAL": str(interval)}, clock=clock, report_delay=0.1
+    )
     busy, quiet = "C0BUSY", "C0QUIET"
     for n in range(3):
         await system.slash(f"send +2348031000{n}10,+2348031000{n}19 burst {n}", channel_id=busy)
-    asked = time.monotonic()
     await system.slash(f"send {DELIVERS} the quiet one", channel_id=quiet)
-    await system.wait_for(lambda: message_with(system, "1 delivered", quiet), timeout=30)
+    # every report is in before the bot's time moves: the rounds below are all there is
+    await system.gateway.wait_for_pushes(7, timeout=10)
+    asked = clock.monotonic()
+    await clock.advance_until(lambda: message_with(system, "1 delivered", quiet), step=0.1)
     shown = min(
         c.at
         for c in system.slack.calls
-        if c.method in ("chat.postMessage", "chat.update")
-        and c.params.get("channel") == quiet
-        and "1 delivered" in str(c.params.get("text", ""))
+        if c.params.get("channel") == quiet and "1 delivered" in str(c.params.get("text", ""))
     )
-    # alone, the channel shows the delivery about one interval after the command (the
-    # report comes 0.3 s later and is gathered for one interval, then the channel's pace):
-    # one more is allowed for the busy channel's sake. The loop that walked the channels
-    # in turn held the quiet channel behind the busy one's calls, about 4 s here.
-    assert shown - asked < 3 * interval, shown - asked
-
-    def busy_calls() -> list[float]:
-        return sorted(
-            c.at
-            for c in system.slack.calls
-            if c.method in ("chat.postMessage", "chat.update") and c.params.get("channel") == busy
-        )
-
-    # each busy send: its post and its failure reply, plus an edit if a report came after
-    # the post; all of them still one interval apart
-    await system.wait_for(
-        lambda: (
-            sum("0 pending" in m.text for m in system.slack.channel_messages(busy)) == 3
-            and sum(m.channel == busy and bool(m.thread_ts) for m in system.slack.messages.values())
-            == 3
-        ),
-        timeout=30,
-    )
-    assert len(busy_calls()) >= 6
-    gaps = [b - a for a, b in itertools.pairwise(busy_calls())]
-    assert min(gaps) >= interval - 0.2, gaps
+    # the worker gathers changes for one interval, then the quiet channel's call goes at
+    # once; a pace shared with the busy channel would hold it behind three busy calls
+    assert shown - asked <= interval + 1e-9, shown - asked
+    await clock.advance_until(lambda: settled(system, busy, 3), step=0.1)
+    assert len(paced_calls(system, busy)) >= 6  # each send: its post and its failure reply
+    gaps = [b - a for a, b in itertools.pairwise(paced_calls(system, busy))]
+    assert min(gaps) >= interval, gaps

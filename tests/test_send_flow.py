@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import SystemClock
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
@@ -134,7 +135,7 @@ async def test_scheduled_send_passes_send_time_in_gateway_zone(make_system: Syst
 
 async def test_a_slow_slack_gets_one_tracked_message_per_send(make_system: SystemFactory):
     now = [datetime.now(UTC)]
-    system = await make_system(clock=lambda: now[0])
+    system = await make_system(clock=SystemClock(lambda: now[0]))
     system.slack.delays["chat.postMessage"] = 2.0
     await system.slash(f"send {DELIVERS} slow slack")
     await system.wait_for(lambda: system.slack.calls_to("chat.postMessage"))

@@ -9,17 +9,19 @@ gateway simulator (its `send_*` knobs) behind a real signed `/sms send`.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from typing import Any
 
 import pytest
 
 from standins.local import DEMO_CHANNEL, LocalSystem
+from standins.manual_clock import ManualClock
 from tests.conftest import SystemFactory
 
 NUMBER = "+2348031000010"
 QUICK = {"SMS_GATEWAY_TIMEOUT": "0.5"}
+# past the first status poll (SMS_POLL_AFTER, 300 s) and every worker round before it
+PAST_EVERY_ROUND = 330.0
 
 MAYBE_SENT: dict[str, dict[str, Any]] = {
     "9999 unknown error": {"send_code": 9999},
@@ -47,8 +49,8 @@ def sends_made(system: LocalSystem) -> list[Any]:
     return [body for op, body in system.gateway.requests if op == "send"]
 
 
-async def answer_to_sender(system: LocalSystem) -> str:
-    responses = await system.wait_for(lambda: system.slack.responses)
+async def answer_to_sender(system: LocalSystem, clock: ManualClock) -> str:
+    responses = await clock.advance_until(lambda: system.slack.responses, step=0.5)
     assert responses[0]["response_type"] == "ephemeral"
     return str(responses[0]["text"])
 
@@ -57,10 +59,11 @@ async def answer_to_sender(system: LocalSystem) -> str:
 async def test_an_answer_that_does_not_say_not_sent_leaves_the_sms_unknown_and_never_resent(
     make_system: SystemFactory, fault: str
 ) -> None:
-    system = await make_system(env=QUICK, **MAYBE_SENT[fault])
+    clock = ManualClock()
+    system = await make_system(env=QUICK, clock=clock, **MAYBE_SENT[fault])
     await system.slash(f"send {NUMBER} hi")
 
-    text = await answer_to_sender(system)
+    text = await answer_to_sender(system, clock)
     assert "may or may not have been sent" in text, text
     assert "will not re-send" in text and "/sms status" in text, text
     assert "Nothing was sent" not in text and "were not sent" not in text, text
@@ -76,7 +79,7 @@ async def test_an_answer_that_does_not_say_not_sent_leaves_the_sms_unknown_and_n
     await system.slash("status")
     listed = await system.wait_for(lambda: system.slack.responses[1:])
     assert "1 unknown" in listed[0]["text"], listed[0]["text"]
-    await asyncio.sleep(0.5)  # time in which a re-send would have shown up
+    await clock.advance(PAST_EVERY_ROUND)
     assert [body["mobile"] for body in sends_made(system)] == [NUMBER.lstrip("+")]
 
 
@@ -84,14 +87,15 @@ async def test_an_answer_that_does_not_say_not_sent_leaves_the_sms_unknown_and_n
 async def test_a_documented_refusal_says_nothing_was_sent_and_keeps_nothing(
     make_system: SystemFactory, code: int
 ) -> None:
-    system = await make_system(env=QUICK, send_code=code)
+    clock = ManualClock()
+    system = await make_system(env=QUICK, clock=clock, send_code=code)
     await system.slash(f"send {NUMBER} hi")
 
-    text = await answer_to_sender(system)
+    text = await answer_to_sender(system, clock)
     assert "Nothing was sent" in text and f"gateway code {code}" in text, text
     assert "may or may not" not in text, text
 
-    await asyncio.sleep(0.3)  # time in which a stray post would have shown up
+    await clock.advance(PAST_EVERY_ROUND)
     assert system.slack.calls_to("chat.postMessage") == []
     assert stored(system) == ([], [])
     assert len(sends_made(system)) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.clock import SystemClock
 from bot.services import SERVICES
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.slack import plain
@@ -57,7 +58,7 @@ async def schedule_three_days_ahead(
     """A silent number texted `--at` three days (and a minute) from the command, in UTC+8;
     returns the system, its clock and when the SMS goes out."""
     clock = Clock(datetime.now(UTC).replace(second=0, microsecond=0))
-    system = await make_system(env=SCHEDULED, clock=clock, push_reports=False)
+    system = await make_system(env=SCHEDULED, clock=SystemClock(clock), push_reports=False)
     goes_out = clock.now + timedelta(days=3, minutes=1)
     await system.slash(
         f'send {SILENT} see you --at "{goes_out.astimezone(SHANGHAI):%Y-%m-%d %H:%M}"'

@@ -17,14 +17,17 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.clock import Clock
+
 __all__ = ["Pacer"]
 
 
 class Pacer:
     """At most one call per channel per `interval` seconds."""
 
-    def __init__(self, interval: float) -> None:
+    def __init__(self, interval: float, clock: Clock) -> None:
         self.interval = interval
+        self.clock = clock
         self._last_call: dict[str, float] = {}
         self._pacing = asyncio.Lock()
 
@@ -35,9 +38,10 @@ class Pacer:
         successive slots instead of sharing one. A caller cancelled while it sleeps keeps
         its slot: the pace errs on the slow side, never the fast one.
         """
-        loop = asyncio.get_running_loop()
         async with self._pacing:
-            slot = max(loop.time(), self._last_call.get(channel, 0) + self.interval)
+            now = self.clock.monotonic()
+            last = self._last_call.get(channel)
+            slot = now if last is None else max(now, last + self.interval)
             self._last_call[channel] = slot
-        if slot > loop.time():
-            await asyncio.sleep(slot - loop.time())
+        if slot > self.clock.monotonic():
+            await self.clock.sleep(slot - self.clock.monotonic())

@@ -13,14 +13,13 @@ time, so its edits and thread replies stay in order and are never made twice at 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from slack_sdk.errors import SlackApiError
 
+from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notifier.errors import error_code
 from bot.notifier.tracked import TrackedMessages
@@ -44,7 +43,7 @@ class Notifier:
         metrics: Metrics,
         *,
         interval: float,
-        clock: Callable[[], datetime],
+        clock: Clock,
         wake: asyncio.Event,
     ) -> None:
         self.sends = sends
@@ -68,14 +67,9 @@ class Notifier:
         await self._recover_interrupted()
         self._wake.set()
         while True:
-            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a cancel that
-            # lands as the event is set, and this loop then outlives the shutdown that
-            # cancelled it (seen as a hang in the model test's teardown).
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval * 5):
-                    await self._wake.wait()
+            await self.clock.wait(self._wake, self.interval * 5)
             self._wake.clear()
-            await asyncio.sleep(self.interval)
+            await self.clock.sleep(self.interval)  # a burst of changes makes one round
             try:
                 await self.flush()
             except Exception:
@@ -92,11 +86,11 @@ class Notifier:
         """Rounds until nothing is due or a round changes nothing: for shutdown, under a limit."""
         try:
             await self._settle()
-            before = await self.outbox.pending(due=self.clock())
+            before = await self.outbox.pending(due=self.clock.now())
             while before:
                 await self.flush()
                 await self._settle()
-                after = await self.outbox.pending(due=self.clock())
+                after = await self.outbox.pending(due=self.clock.now())
                 if after == before:
                     return
                 before = after
@@ -106,7 +100,7 @@ class Notifier:
     async def flush(self) -> None:
         """One round over the outbox rows that are due: each channel's rows to its own task."""
         by_channel: dict[str, list[tuple[Pending, SendView]]] = {}
-        for pending in await self.outbox.pending(due=self.clock()):
+        for pending in await self.outbox.pending(due=self.clock.now()):
             if pending.send_id in self._in_hand:
                 self._missed.add(self._in_hand[pending.send_id])  # changed while in hand
                 continue
@@ -163,7 +157,7 @@ class Notifier:
     async def _recover_interrupted(self) -> None:
         """Sends a crash caught in their gateway call: shown as unknown, never sent again."""
         try:
-            interrupted = await self.sends.recover_interrupted(before=self.clock())
+            interrupted = await self.sends.recover_interrupted(before=self.clock.now())
         except Exception:
             log.exception("could not look for sends interrupted by a crash")
             return
@@ -195,4 +189,4 @@ class Notifier:
         else:
             delay = min(self.interval * 2 ** (pending.attempts + 1), MAX_BACKOFF)
             log.warning("update of send %s failed (%s); again in %.1fs", send.id, error, delay)
-            await self.outbox.defer(send.id, self.clock() + timedelta(seconds=delay))
+            await self.outbox.defer(send.id, self.clock.now() + timedelta(seconds=delay))
