@@ -79,6 +79,30 @@ def confirmation(
     return "\n".join(lines)
 
 
+def _log_failures(result: SendResult, send: NewSend) -> None:
+    """The operator's record of what the gateway refused or left in doubt, once per batch.
+
+    The gateway client only counts failures: each caller says them once, where it knows
+    who asked (here; the poller for status queries; the terminal prints them instead).
+    """
+    for batch in result.unknown:
+        log.warning(
+            "%s by %s: %d number(s) may or may not have been sent: %s",
+            send.kind,
+            send.user_id,
+            len(batch.mobiles),
+            batch.error,
+        )
+    for batch in result.rejected:
+        log.warning(
+            "%s by %s: %d number(s) not sent: %s",
+            send.kind,
+            send.user_id,
+            len(batch.mobiles),
+            batch.error,
+        )
+
+
 async def deliver(
     asker: Asker,
     services: Services,
@@ -100,6 +124,7 @@ async def deliver(
         signature=signature,
         metrics=services.metrics,
     )
+    _log_failures(result, send)
     if result.send_id is None:
         reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))
         await asker.tell(f":x: Nothing was sent: {reasons}")

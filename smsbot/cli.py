@@ -122,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _log_level(command: str, settings: Settings) -> str:
+    """The bot logs at LOG_LEVEL; a terminal command prints its answer, so its log shows
+    only warnings, unless LOG_LEVEL=DEBUG asks for everything."""
+    if command == "serve" or settings.log_level == "DEBUG":
+        return settings.log_level
+    return "WARNING"
+
+
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if args.command == "demo":
@@ -157,7 +165,7 @@ def _run(args: argparse.Namespace) -> int:
         database = _settings("audit").database_path
         return audit.run(database, args.since, args.until, args.format, args.output)
     settings = _settings(args.command)
-    logging.getLogger().setLevel(settings.log_level)
+    logging.getLogger().setLevel(_log_level(args.command, settings))
     if args.command == "serve":
         return _serve(settings)
     try:

@@ -90,3 +90,30 @@ async def test_serve_still_checks_everything(tmp_path: Path):
     run = await smsbot(tmp_path, "serve", env={"PORT": "http"})
     assert run.code == 2
     assert any(line.startswith("smsbot: PORT='http' is not valid") for line in run.problems)
+
+
+async def test_a_gateway_error_is_said_once(tmp_path: Path, gateway_url: str):
+    env = gateway(gateway_url, DATABASE_PATH=str(tmp_path / "bot.db"))
+    env.update(SMS_APP_SECRET="wrong", SMS_SENDER_ID="", SMS_SIGNATURE="", SMS_DEFAULT_REGION="")
+    balance = await smsbot(tmp_path, "balance", env=env)
+    assert balance.code == 1
+    assert balance.problems == ["smsbot: The gateway rejected the app secret (gateway code 1003)"]
+    send = await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=env)
+    assert send.code == 1
+    assert send.problems == [
+        "1 number(s) not sent: The gateway rejected the app secret (gateway code 1003)"
+    ]
+
+
+async def test_a_sent_msgid_is_printed_once_and_debug_shows_the_log(
+    tmp_path: Path, gateway_url: str
+):
+    env = gateway(gateway_url, DATABASE_PATH=str(tmp_path / "bot.db"))
+    env.update(SMS_SENDER_ID="", SMS_SIGNATURE="", SMS_DEFAULT_REGION="")
+    quiet = await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=env)
+    assert quiet.code == 0 and quiet.stderr == ""
+    assert len(quiet.stdout.splitlines()) == 1 and "msgId" in quiet.stdout
+    loud = await smsbot(
+        tmp_path, "send", "+2348031000010", "-m", "hi", env={**env, "LOG_LEVEL": "DEBUG"}
+    )
+    assert loud.code == 0 and "SMS gateway accepted 1 number(s) as msgId" in loud.stderr

@@ -280,8 +280,12 @@ class GatewayClient:
         return msg
 
     def _fail(self, operation: str, error: GatewayError) -> GatewayError:
-        """Log and count a failure once, then hand the error back for raising."""
-        log.warning("SMS gateway %s failed: %s", operation, error)
+        """Count a failure, then hand the error back for raising.
+
+        Logged at DEBUG only: the caller says it once, in its own words and where it
+        knows who asked (a warning in the bot's log, or the answer a terminal prints).
+        """
+        log.debug("SMS gateway %s failed: %s", operation, error)
         if self._metrics_hook is not None:
             try:
                 self._metrics_hook(operation, error.kind)
