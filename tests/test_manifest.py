@@ -60,6 +60,25 @@ def test_interactivity_posts_to_the_same_route_as_the_command(manifest: dict[str
     assert interactivity["request_url"] == _sms_command(manifest)["url"]
 
 
+def test_the_messages_tab_is_read_only_while_the_bot_reads_no_direct_messages(
+    manifest: dict[str, Any],
+) -> None:
+    """A writable Messages tab invites people to write to a bot that never answers."""
+    events = manifest.get("settings", {}).get("event_subscriptions", {}).get("bot_events", [])
+    app_home = manifest["features"]["app_home"]
+    if "message.im" not in events:
+        assert app_home["messages_tab_read_only_enabled"] is True
+
+
+def test_socket_mode_is_the_one_manifest_switch_the_readme_names(
+    manifest: dict[str, Any],
+) -> None:
+    readme = (REPO / "README.md").read_text()
+    assert manifest["settings"]["socket_mode_enabled"] is False  # HTTP mode as shipped
+    assert "`socket_mode_enabled: true`" in readme
+    assert "*App-Level Tokens*" in readme and "`connections:write`" in readme
+
+
 # Web API methods the bot may call, and the bot scopes each needs (api.slack.com/methods).
 # Reading (to find a page alert whose answer was lost) covers where tracked messages live:
 # public and private channels, and the sender's DM with the app; never a group DM, which
