@@ -7,6 +7,7 @@ modules beside it are arranged.
 
 from __future__ import annotations
 
+from storage.alerts import AlertNotices, Integration, Integrations, StoredNotice
 from storage.contacts import Contact, Contacts
 from storage.lock import DatabaseInUse
 from storage.outbox import Outbox
@@ -18,9 +19,12 @@ from storage.sends import Sends
 from storage.store import Store
 
 __all__ = [
+    "AlertNotices",
     "Contact",
     "Contacts",
     "DatabaseInUse",
+    "Integration",
+    "Integrations",
     "NewRecipient",
     "NewSend",
     "Outbox",
@@ -33,4 +37,5 @@ __all__ = [
     "SendView",
     "Sends",
     "Store",
+    "StoredNotice",
 ]

@@ -167,3 +167,46 @@ def m007_write_ahead_sends(db: Database) -> None:
     still `calling`."""
     db["sends"].add_column("phase", str, not_null_default="done")
     db.execute("CREATE INDEX sends_calling ON sends (created) WHERE phase = 'calling'")
+
+
+@migrations()
+def m008_alerts(db: Database) -> None:
+    """Alert integrations (a channel, recipients, a token's hash) and the notices they receive.
+
+    Recipients are kept as typed (`<to>` of `/sms alerts add`), resolved at page time, so an
+    @on-call user group that rotates pages whoever is on call when the alert fires. A notice
+    is stored before the webhook answers 200 and marked done once the alert worker acted.
+    """
+    db["integrations"].create(
+        {
+            "id": int,
+            "team_id": str,
+            "name": str,
+            "channel_id": str,
+            "recipients": str,
+            "token_hash": str,
+            "created_by": str,
+            "created": str,
+            "rotated": str,
+        },
+        pk="id",
+        not_null={"team_id", "name", "channel_id", "recipients", "token_hash"},
+    )
+    db["integrations"].create_index(["team_id", "name"], unique=True)
+    db["integrations"].create_index(["token_hash"], unique=True)
+    db["alert_notices"].create(
+        {
+            "id": int,
+            "integration_id": int,
+            "received": str,
+            "group_key": str,
+            "status": str,
+            "notice": str,
+            "done": int,
+        },
+        pk="id",
+        foreign_keys=[("integration_id", "integrations", "id")],
+        not_null={"integration_id", "received", "group_key", "status", "notice"},
+        defaults={"done": 0},
+    )
+    db.execute("CREATE INDEX alert_notices_undone ON alert_notices (id) WHERE done = 0")

@@ -1,0 +1,1 @@
+"""Alerts from monitoring that page people: payloads, intake, the worker that pages."""
