@@ -23,7 +23,7 @@ from sqlite_utils import Database
 from sms.delivery import State
 from storage.outbox import ENQUEUE_SQL, PENDING_DUE_SQL, PENDING_SQL
 from storage.pages import DUE_ESCALATIONS_SQL
-from storage.polling import DUE_SQL, EXPIRE_RECIPIENTS_SQL, EXPIRED_SENDS_SQL, SCHEDULE_SQL
+from storage.polling import DUE_SQL, EXPIRE_RECIPIENT_SQL, EXPIRED_SQL, SCHEDULE_SQL
 from storage.reports import RECIPIENT_OF_REPORT_SQL, orphans_sql
 from storage.rows import SEND_RECIPIENTS_SQL, SEND_SQL
 from storage.schema import migrations
@@ -36,8 +36,8 @@ SMALL = {"outbox"}
 
 QUERIES = {
     "poller: who is due": DUE_SQL,
-    "poller: sends past the 30 days": EXPIRED_SENDS_SQL,
-    "poller: settle a send's recipients as unknown": EXPIRE_RECIPIENTS_SQL,
+    "poller: recipients past the 30 days": EXPIRED_SQL,
+    "poller: settle a recipient as unknown": EXPIRE_RECIPIENT_SQL,
     "poller: when to ask again": SCHEDULE_SQL,
     "poller: the recipient of an answer": RECIPIENT_OF_REPORT_SQL,
     "escalator: pages due an alert": DUE_ESCALATIONS_SQL,
