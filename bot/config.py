@@ -59,6 +59,7 @@ class Settings:
     sms_allowed_groups: frozenset[str] | None
     sms_rate_limit: int
     sms_max_recipients: int
+    sms_retention_days: int | None
     slack_profile_cache_seconds: float
     log_level: str
     access_log: bool
@@ -267,6 +268,7 @@ def _read_all(read: _Reader) -> dict[str, object]:
         sms_allowed_groups=read.get("SMS_ALLOWED_GROUPS", _slack_ids("S")),
         sms_rate_limit=read.get("SMS_RATE_LIMIT", _count, "20"),
         sms_max_recipients=read.get("SMS_MAX_RECIPIENTS", _count, "50"),
+        sms_retention_days=read.get("SMS_RETENTION_DAYS", _count),
         slack_profile_cache_seconds=read.get("SLACK_PROFILE_CACHE_SECONDS", _positive_float, "300"),
         log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
         access_log=read.get("ACCESS_LOG", _bool, "false"),

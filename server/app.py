@@ -34,11 +34,13 @@ from bot.intake import MAX_BODY, receive_report
 from bot.metrics import Metrics
 from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
+from bot.pruner import Pruner
 from bot.services import SERVICES, Services
 from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch
 from server.startup import open_store
 from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
+from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -162,6 +164,9 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             clock.background(services.poller.run(), "poller"),
             clock.background(escalator.run(), "escalator"),
         ]
+        if settings.sms_retention_days:
+            pruner = Pruner(Retention(store), settings.sms_retention_days, clock)
+            workers.append(clock.background(pruner.run(), "retention"))
         socket_mode = None
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler

@@ -246,3 +246,9 @@ def m010_state_counts(db: Database) -> None:
         + bump.format(state="new.state", delta="1")
         + "; END"
     )
+
+
+@migrations()
+def m011_send_age_index(db: Database) -> None:
+    """Retention (SMS_RETENTION_DAYS) finds the oldest sends without reading them all."""
+    db["sends"].create_index(["created"])
