@@ -16,10 +16,25 @@ from storage.outbox import enqueue
 from storage.rows import iso
 from storage.store import Store
 
-__all__ = ["RECIPIENT_OF_REPORT_SQL", "Reports", "apply_orphans", "apply_report", "orphans_sql"]
+__all__ = [
+    "APPLY_SQL",
+    "RECIPIENT_OF_REPORT_SQL",
+    "Reports",
+    "apply_orphans",
+    "apply_report",
+    "orphans_sql",
+]
 
 RECIPIENT_OF_REPORT_SQL = (
     "SELECT id, send_id, state FROM recipients WHERE msg_id = ? AND mobile = ?"
+)
+
+
+# Plain statements on the webhook's hot path: sqlite-utils' Table.update reads the table's
+# schema and the row again on every call, which cost a quarter of the webhook's time.
+APPLY_SQL = (
+    "UPDATE recipients SET state = ?, reason = ?, gw_status = ?, error_code = ?, "
+    "report_time = ?, updated = ? WHERE id = ?"
 )
 
 
@@ -59,16 +74,17 @@ def apply_report(db: Database, report: Report, source: ReportSource, now: str) -
     incoming = classify(report, source)
     state, outcome = apply(State(current), incoming)
     if outcome == "applied":
-        db["recipients"].update(
-            recipient_id,
-            {
-                "state": state.value,
-                "reason": failure_reason(report) if state == State.FAILED else None,
-                "gw_status": report.status,
-                "error_code": report.error_code,
-                "report_time": report.timestamp,
-                "updated": now,
-            },
+        db.execute(
+            APPLY_SQL,
+            [
+                state.value,
+                failure_reason(report) if state == State.FAILED else None,
+                report.status,
+                report.error_code,
+                report.timestamp,
+                now,
+                recipient_id,
+            ],
         )
         enqueue(db, send_id, now)
     return outcome
@@ -107,4 +123,4 @@ def apply_orphans(db: Database, msg_ids: list[str], now: str) -> None:
     for report_id, msg_id, mobile, status, error_code, desc, timestamp, source in rows:
         report = Report(msg_id, mobile, status, error_code or "", desc or "", timestamp or "")
         outcome = apply_report(db, report, source, now)
-        db["reports"].update(report_id, {"outcome": outcome})
+        db.execute("UPDATE reports SET outcome = ? WHERE id = ?", [outcome, report_id])
