@@ -252,3 +252,11 @@ def m010_state_counts(db: Database) -> None:
 def m011_send_age_index(db: Database) -> None:
     """Retention (SMS_RETENTION_DAYS) finds the oldest sends without reading them all."""
     db["sends"].create_index(["created"])
+
+
+@migrations()
+def m012_orphan_index(db: Database) -> None:
+    """Only orphan reports are looked up by outcome: index just those (a partial index), so
+    the webhook's insert of every applied or duplicate report no longer updates it."""
+    db.execute("DROP INDEX idx_reports_outcome_msg_id")
+    db.execute("CREATE INDEX reports_orphans ON reports (msg_id) WHERE outcome = 'orphan'")
