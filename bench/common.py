@@ -15,8 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -114,36 +113,85 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, flo
     return {"rps": float(rps.group(1)), "p99_ms": float(p99.group(1)) * scale}
 
 
-def seed(path: Path, sends: int, per_send: int, *, history: Sequence[str] = ()) -> int:
-    """A database with `sends` sends of `per_send` `accepted` recipients, through the
-    project's migrations; `history` adds that many more finished sends before them (states
-    cycled: delivered, failed, pending, unknown, with a report each). Returns recipient rows."""
+# A history recipient's state by its position: half delivered, the rest failed, pending
+# (asked about again tomorrow) and unknown.
+HISTORY_STATES = ("delivered", "failed", "delivered", "pending", "delivered", "unknown")
+
+
+def seed(path: Path, sends: int, per_send: int, *, history: int = 0) -> int:
+    """A database built through the project's migrations: `sends` sends of `per_send`
+    `accepted` recipients (what the reports change), after `history` older sends of
+    `per_send` recipients each, ten days old, in HISTORY_STATES with a report log; every
+    tenth of those is a page, posted, its undelivered recipients already escalated.
+    Returns how many recipient rows there are."""
     db = Database(path)
     migrations.apply(db)
-    now = datetime.now(UTC).isoformat(timespec="milliseconds")
-    old = len(history)
+    now = datetime.now(UTC)
+    stamp = now.isoformat(timespec="milliseconds")
+    old = (now - timedelta(days=10)).isoformat(timespec="milliseconds")
+    tomorrow = (now + timedelta(days=1)).isoformat(timespec="milliseconds")
     db.conn.execute("PRAGMA journal_mode = WAL")
     with db.conn:
         db.conn.executemany(
             "INSERT INTO sends (id, team_id, user_id, channel_id, kind, content, created, "
-            "goes_out, phase) VALUES (?, 'T', 'U', '', 'send', 'bench', ?, ?, 'done')",
-            [(n + 1, now, now) for n in range(old + sends)],
-        )
-        for n in range(old + sends):
-            state = history[n] if n < old else "accepted"
-            msg_id = str(FIRST_MSG_ID - old + n)
-            rows = [(n + 1, msg_id, str(MOBILE_BASE + m), state, now) for m in range(per_send)]
-            db.conn.executemany(
-                "INSERT INTO recipients (send_id, msg_id, mobile, state, updated) "
-                "VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
-            if n < old and state != "pending":
-                db.conn.executemany(
-                    "INSERT INTO reports (received_at, source, msg_id, mobile, status, "
-                    "error_code, outcome) VALUES (?, 'push', ?, ?, 0, 'DELIVRD', 'applied')",
-                    [(now, r[1], r[2]) for r in rows],
+            "goes_out, phase, message_channel, message_ts) "
+            "VALUES (?, 'T', 'U', '', ?, 'bench', ?, ?, 'done', ?, ?)",
+            [
+                (n + 1, "page", old, old, "C0BENCH", f"{n}.000100")
+                if n < history and n % 10 == 0
+                else (
+                    n + 1,
+                    "send",
+                    old if n < history else stamp,
+                    old if n < history else stamp,
+                    None,
+                    None,
                 )
+                for n in range(history + sends)
+            ],
+        )
+        for n in range(history + sends):
+            msg_id = str(FIRST_MSG_ID - history + n)
+            mobiles = [str(MOBILE_BASE + m) for m in range(per_send)]
+            if n >= history:
+                db.conn.executemany(
+                    "INSERT INTO recipients (send_id, msg_id, mobile, state, updated) "
+                    "VALUES (?, ?, ?, 'accepted', ?)",
+                    [(n + 1, msg_id, mobile, stamp) for mobile in mobiles],
+                )
+                continue
+            states = [HISTORY_STATES[(n + m) % len(HISTORY_STATES)] for m in range(per_send)]
+            db.conn.executemany(
+                "INSERT INTO recipients (send_id, msg_id, mobile, state, updated, next_poll, "
+                "escalated) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        n + 1,
+                        msg_id,
+                        mobile,
+                        state,
+                        old,
+                        tomorrow if state == "pending" else None,
+                        int(n % 10 == 0 and state != "delivered"),
+                    )
+                    for mobile, state in zip(mobiles, states, strict=True)
+                ],
+            )
+            db.conn.executemany(
+                "INSERT INTO reports (received_at, source, msg_id, mobile, status, "
+                "error_code, outcome) VALUES (?, 'push', ?, ?, ?, ?, 'applied')",
+                [
+                    (
+                        old,
+                        msg_id,
+                        mobile,
+                        0 if state == "delivered" else 2,
+                        "DELIVRD" if state == "delivered" else "UNDELIV",
+                    )
+                    for mobile, state in zip(mobiles, states, strict=True)
+                    if state in ("delivered", "failed")
+                ],
+            )
     count = db.execute("SELECT count(*) FROM recipients").fetchone()[0]
     db.close()
     return int(count)
