@@ -66,9 +66,11 @@ class BadPayload(ValueError):
 def parse_payload(raw: bytes) -> AlertNotice:
     """The notice a body carries, or BadPayload naming the first thing that is wrong."""
     try:
-        body = json.loads(raw)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BadPayload("body is not UTF-8 text") from None
+    try:
+        body = json.loads(text)
     except (ValueError, RecursionError):
         raise BadPayload("body is not JSON") from None
     if not isinstance(body, dict):
