@@ -162,3 +162,30 @@ async def test_alerts_are_counted_per_integration_and_status(system: LocalSystem
         'smsbot_alerts_total{integration="prod",status="rejected"} 1.0',
         'smsbot_alerts_total{integration="prod",status="unstored"} 0.0',
     ]
+
+
+HOSTILE = [
+    b"",
+    b"null",
+    b'"firing"',
+    b"[" * 50_000,
+    b'{"key": 1' + b"0" * 5000 + b', "status": "firing"}',
+    b'{"key": "k", "status": "firing", "title": 1e999999}',
+    b'{"key": "k", "status": "firing", "text": NaN}',
+    b'{"key": "\\ud800", "status": "firing", "title": "\\udfff\\u0000"}',
+    b'{"alerts": [{"status": "firing", "labels": {"a": {"b": []}}}], "status": "firing",'
+    b' "groupKey": "g", "commonLabels": {"x": null, "\\u0000": "\\n"}}',
+    b'{"alerts": [{"status": "firing", "fingerprint": ["x"]}], "status": "firing", "groupKey": 1}',
+    b'{"alerts": [{"status": "firing", "generatorURL": {}}], "status": "firing", "groupKey": "g"}',
+    '{"key": "κλειδί", "status": "resolved", "title": "数据库"}'.encode("utf-16"),
+]
+
+
+async def test_hostile_bodies_get_200_or_400_and_never_a_server_error(
+    system: LocalSystem,
+) -> None:
+    token = await add_integration(system)
+    for body in HOSTILE:
+        status, answer_body = await post_alert(system, token, body)
+        assert status in (200, 400), (body[:80], status, answer_body)
+        assert answer_body["ok"] is (status == 200)
