@@ -37,6 +37,7 @@ RefusalReason = Literal["channel", "user", "rate", "recipients"]
 RejectReason = Literal["address", "credentials", "too_large", "malformed", "storage"]
 GatewayOperation = Literal["send", "balance", "status"]
 SlackUpdateMethod = Literal["chat.postMessage", "chat.update"]
+AlertNoteKind = Literal["firing", "added", "resolved"]
 GATEWAY_ERROR_KINDS = tuple(
     error.kind
     for error in (
@@ -105,6 +106,24 @@ class Metrics:
             ["method"],
             registry=self.registry,
         )
+        self.alert_pages = Counter(
+            "smsbot_alert_pages",
+            "Alert groups that started firing and texted their integration's recipients",
+            ["integration"],
+            registry=self.registry,
+        )
+        self.alert_pages_held = Counter(
+            "smsbot_alert_pages_held",
+            "Alert pages held back by SMS_ALERT_PAGES_PER_HOUR: said in the channel, no SMS",
+            ["integration"],
+            registry=self.registry,
+        )
+        self.alert_notes = Counter(
+            "smsbot_alert_notes",
+            "Notes said in an alert page's thread instead of an SMS",
+            ["kind"],
+            registry=self.registry,
+        )
         self._create_known_series()
 
     def _create_known_series(self) -> None:
@@ -125,6 +144,8 @@ class Metrics:
             self.refusals.labels(reason)
         for method in get_args(SlackUpdateMethod):
             self.slack_updates.labels(method)
+        for kind in get_args(AlertNoteKind):
+            self.alert_notes.labels(kind)
 
     def gateway_error(self, operation: str, kind: str) -> None:
         self.gateway_errors.labels(operation, kind).inc()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +39,7 @@ class Services:
     directory: Directory
     contacts: Contacts
     guard: Guard
+    alerts_wake: asyncio.Event  # set by the alert intake route after it stores a notice
 
 
 SERVICES = web.AppKey("services", Services)

@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 import listeners
+from bot.alerts.worker import AlertWorker
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.directory import Directory
@@ -35,10 +36,12 @@ from bot.metrics import Metrics
 from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
 from bot.services import SERVICES, Services
+from listeners.alert_targets import read_to
 from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch
 from server.startup import open_store
 from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
+from storage.alert_groups import AlertGroups
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,7 @@ def _services(
         mask=settings.sms_mask_numbers,
         clock=clock.now,
         poke=wake.set,
+        alerts=AlertGroups(store, clock.now),
     )
     notifier = Notifier(
         sends,
@@ -123,6 +127,7 @@ def _services(
         directory=directory,
         contacts=Contacts(store, clock.now),
         guard=Guard(settings, sends, directory, metrics, clock.now),
+        alerts_wake=asyncio.Event(),
     )
     escalator = Escalator(
         pages,
@@ -161,6 +166,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             clock.background(services.notifier.run(), "notifier"),
             clock.background(services.poller.run(), "poller"),
             clock.background(escalator.run(), "escalator"),
+            clock.background(AlertWorker(services, read_to, clock=clock).run(), "alert worker"),
         ]
         socket_mode = None
         if settings.socket_mode:
