@@ -65,7 +65,7 @@ class AlertGroup:
     opened: str
     closed: str | None
     paged: str | None  # when it texted someone; None if held back or nobody reachable
-    problem: str | None  # why nobody (or not everybody) was texted, in words
+    problem: str | None  # why nobody (or not everybody) was texted, in words (Slack mrkdwn)
     notice: str  # the latest AlertNotice.to_json() of the group
     fingerprints: tuple[str, ...]  # every firing alert seen in the group
 

@@ -87,7 +87,7 @@ def alert_page(
         links = " · ".join(_link(link) for link in notice.links)[:MAX_SECTION]
         blocks.append(SectionBlock(text=MarkdownTextObject(text=links)))
     if group.problem:
-        problem = f":warning: {escape(group.problem)}"[:MAX_SECTION]
+        problem = f":warning: {group.problem}"[:MAX_SECTION]  # mrkdwn, as the send path words it
         blocks.append(SectionBlock(text=MarkdownTextObject(text=problem)))
     blocks += [*recipient_sections(send, mask=mask), acknowledgement(send)]
     blocks.append(footer(send, now_label))
