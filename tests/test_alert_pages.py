@@ -7,11 +7,15 @@ what the gateway simulator texted and what the Slack stand-in shows.
 from __future__ import annotations
 
 import copy
+import csv
+import io
+from pathlib import Path
 
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
 from standins.manual_clock import ManualClock
 from standins.slack import ChannelMessage, plain
 from tests.alerting import add_integration, firing, notify, resolved
+from tests.cli import smsbot
 from tests.conftest import SystemFactory
 
 BOB = {"real_name": "Bob", "phone": "+234 803 100 0010"}
@@ -239,3 +243,46 @@ async def test_a_page_typed_in_slack_can_be_acknowledged_too(make_system: System
     await clock.advance_until(lambda: "Acknowledged by <@U0DAN>" in plain(message), step=0.1)
     await clock.advance(5.0)
     assert [m for m in system.slack.messages.values() if m.broadcast] == []
+
+
+async def test_audit_lists_alert_pages_with_their_integration(
+    make_system: SystemFactory, tmp_path: Path
+):
+    system = await make_system()
+    people(system)
+    token = await add_integration(system, "db", "<@U0BOB|bob>")
+    await notify(system, token, firing("g1", "DB down"))
+    await system.wait_for(lambda: (m := pages(system)) and "1 delivered" in m[0].text)
+    run = await smsbot(
+        tmp_path, "audit", "--since", "1d", env={"DATABASE_PATH": str(system.database)}
+    )
+    assert run.code == 0, run.stderr
+    (row,) = csv.DictReader(io.StringIO(run.stdout))
+    assert row["kind"] == "alert" and row["integration"] == "db"
+    assert row["mobile"] == "+2348031000010" and row["slack_user"] == "U0BOB"
+    assert row["content"] == "[FIRING:1] DB down" and row["user_id"] == "U0ALICE"
+
+
+async def test_pages_notes_and_held_back_pages_are_counted(make_system: SystemFactory):
+    system = await make_system(env={"SMS_ALERT_PAGES_PER_HOUR": "1"})
+    people(system)
+    token = await add_integration(system, "db", "<@U0BOB|bob>")
+    await notify(system, token, firing("g1", "DB down", fingerprints=["a1"]))
+    first = await system.wait_for(lambda: (m := pages(system)) and m[0])
+    await notify(system, token, firing("g1", "DB down", fingerprints=["a1"]))
+    await notify(system, token, firing("g1", "DB down", fingerprints=["a1", "a2"]))
+    await notify(system, token, resolved("g1", "DB down"))
+    await notify(system, token, firing("g2", "Disk full"))
+    await system.wait_for(lambda: "Resolved" in "\n".join(thread(system, first)))
+    await system.wait_for(lambda: len(pages(system)) == 2)
+    assert system.session is not None
+    async with system.session.get(system.url + "/metrics") as response:
+        shown = (await response.text()).splitlines()
+    for line in (
+        'smsbot_alert_pages_total{integration="db"} 1.0',
+        'smsbot_alert_pages_held_total{integration="db"} 1.0',
+        'smsbot_alert_notes_total{kind="firing"} 1.0',
+        'smsbot_alert_notes_total{kind="added"} 1.0',
+        'smsbot_alert_notes_total{kind="resolved"} 1.0',
+    ):
+        assert line in shown
