@@ -45,6 +45,7 @@ COLUMNS = (
     "zone",
     "content",
     "reports",
+    "integration",
 )
 
 # One row per recipient of each send created in [since, until). `sends.created` is written
@@ -55,7 +56,8 @@ SELECT
     s.created, s.team_id, s.user_id, s.channel_id, s.kind, s.id, s.retry_of,
     r.msg_id, '+' || r.mobile, r.slack_user, r.state, r.reason, r.error_code,
     r.report_time, r.updated, s.sender_id, s.send_at, s.zone, s.content,
-    (SELECT COUNT(*) FROM reports AS p WHERE p.msg_id = r.msg_id AND p.mobile = r.mobile)
+    (SELECT COUNT(*) FROM reports AS p WHERE p.msg_id = r.msg_id AND p.mobile = r.mobile),
+    (SELECT g.integration FROM alert_groups AS g WHERE g.send_id = s.id)
 FROM sends AS s
 JOIN recipients AS r ON r.send_id = s.id
 WHERE s.created >= :since AND (:until IS NULL OR s.created < :until)

@@ -61,6 +61,8 @@ class Settings:
     sms_rate_limit: int
     sms_max_recipients: int
     sms_retention_days: int | None
+    sms_alert_max_parts: int
+    sms_alert_pages_per_hour: int
     slack_profile_cache_seconds: float
     log_level: str
     access_log: bool
@@ -159,6 +161,12 @@ def _slack_ids(first_letters: str) -> Callable[[str], frozenset[str]]:
 def _count(value: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ValueError("must be a whole number of at least 1")
+    return int(value)
+
+
+def _alert_parts(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 10:
+        raise ValueError("must be a whole number from 1 to 10")
     return int(value)
 
 
@@ -277,6 +285,8 @@ def _read_all(read: _Reader) -> dict[str, object]:
         sms_rate_limit=read.get("SMS_RATE_LIMIT", _count, "20"),
         sms_max_recipients=read.get("SMS_MAX_RECIPIENTS", _count, "50"),
         sms_retention_days=read.get("SMS_RETENTION_DAYS", _count),
+        sms_alert_max_parts=read.get("SMS_ALERT_MAX_PARTS", _alert_parts, "1"),
+        sms_alert_pages_per_hour=read.get("SMS_ALERT_PAGES_PER_HOUR", _count, "6"),
         slack_profile_cache_seconds=read.get("SLACK_PROFILE_CACHE_SECONDS", _positive_float, "300"),
         log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
         access_log=read.get("ACCESS_LOG", _bool, "false"),

@@ -40,6 +40,7 @@ SlackUpdateMethod = Literal["chat.postMessage", "chat.update"]
 # What became of a notification POSTed to an integration's URL: stored as firing or as
 # resolved, refused as unreadable (400, 413), or not stored (503: the sender retries).
 AlertStatus = Literal["firing", "resolved", "rejected", "unstored"]
+AlertNoteKind = Literal["firing", "added", "resolved"]
 GATEWAY_ERROR_KINDS = tuple(
     error.kind
     for error in (
@@ -114,6 +115,24 @@ class Metrics:
             ["integration", "status"],
             registry=self.registry,
         )
+        self.alert_pages = Counter(
+            "smsbot_alert_pages",
+            "Alert groups that started firing and texted their integration's recipients",
+            ["integration"],
+            registry=self.registry,
+        )
+        self.alert_pages_held = Counter(
+            "smsbot_alert_pages_held",
+            "Alert pages held back by SMS_ALERT_PAGES_PER_HOUR: said in the channel, no SMS",
+            ["integration"],
+            registry=self.registry,
+        )
+        self.alert_notes = Counter(
+            "smsbot_alert_notes",
+            "Notes said in an alert page's thread instead of an SMS",
+            ["kind"],
+            registry=self.registry,
+        )
         self._create_known_series()
 
     def _create_known_series(self) -> None:
@@ -134,6 +153,8 @@ class Metrics:
             self.refusals.labels(reason)
         for method in get_args(SlackUpdateMethod):
             self.slack_updates.labels(method)
+        for kind in get_args(AlertNoteKind):
+            self.alert_notes.labels(kind)
 
     def alert_received(self, integration: str, status: AlertStatus) -> None:
         """Count one; an integration's first count shows its other statuses at 0 too."""

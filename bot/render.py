@@ -46,6 +46,7 @@ _ORDER = [
 ]
 MAX_LINES = 60
 RETRY_ACTION = "retry_failed"
+ACKNOWLEDGE_ACTION = "acknowledge"
 MAX_SECTION = 2900
 MAX_CONTENT = 2800
 
@@ -135,34 +136,74 @@ def _headline(send: SendView) -> str:
 
 def tracked_message(send: SendView, *, mask: bool, now_label: str) -> Message:
     """The one message per send that is edited in place as reports arrive."""
-    show = number_formatter(mask)
-    lost = any(r.state == State.UNKNOWN and not r.msg_id for r in send.recipients)
-    ids = ", ".join(send.msg_ids) or (
-        "unknown (the gateway's answer was lost)" if lost else "none (not accepted)"
-    )
+    ids = message_ids(send)
     words = counts_in_words(send.recipients)
     text = f"SMS msgId {ids} from <@{send.user_id}>: {words}"
     content = escape(send.content)
     if len(content) > MAX_CONTENT:
         content = content[:MAX_CONTENT] + "…"
     quoted = "\n".join(f"> {line}" for line in content.splitlines() or [""])
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=_headline(send))),
+        SectionBlock(text=MarkdownTextObject(text=quoted)),
+        *recipient_sections(send, mask=mask),
+        *([acknowledgement(send)] if send.kind == "page" else []),
+        footer(send, now_label),
+    ]
+    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+
+
+def message_ids(send: SendView) -> str:
+    """The send's msgIds in words, for the plain text and the footer."""
+    lost = any(r.state == State.UNKNOWN and not r.msg_id for r in send.recipients)
+    return ", ".join(send.msg_ids) or (
+        "unknown (the gateway's answer was lost)" if lost else "none (not accepted)"
+    )
+
+
+def recipient_sections(send: SendView, *, mask: bool) -> list[Block]:
+    """Each recipient's state, failures first, as few sections as fit."""
+    show = number_formatter(mask)
     ordered = _ordered(send.recipients)
     lines = [_recipient_line(r, show) for r in ordered[:MAX_LINES]]
     if len(ordered) > MAX_LINES:
         lines.append(_more_line(ordered[MAX_LINES:]))
-    blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=_headline(send))),
-        SectionBlock(text=MarkdownTextObject(text=quoted)),
-        *_sections(lines),
-        ContextBlock(
+    return _sections(lines)
+
+
+def footer(send: SendView, now_label: str) -> Block:
+    words = counts_in_words(send.recipients)
+    ids = escape(message_ids(send))
+    return ContextBlock(
+        elements=[
+            MarkdownTextObject(
+                text=f"msgId {ids} · {words.replace(', ', ' · ')} · updated {now_label}"
+            )
+        ]
+    )
+
+
+def acknowledgement(send: SendView) -> Block:
+    """A page's Acknowledge button, or who pressed it: then its escalation has stopped."""
+    if send.acked_by:
+        at = f" at {send.acked_at[11:16]} UTC" if send.acked_at else ""
+        return ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text=f"msgId {escape(ids)} · {words.replace(', ', ' · ')} · updated {now_label}"
+                    text=f":white_check_mark: Acknowledged by <@{send.acked_by}>{at}"
                 )
             ]
-        ),
-    ]
-    return Message(text=text, blocks=[block.to_dict() for block in blocks])
+        )
+    return ActionsBlock(
+        elements=[
+            ButtonElement(
+                text="Acknowledge",
+                action_id=ACKNOWLEDGE_ACTION,
+                value=str(send.id),
+                style="primary",
+            )
+        ]
+    )
 
 
 def _waited(timeout: timedelta) -> str:
@@ -184,7 +225,9 @@ def page_alert(
         lines.append(f"{ICONS[recipient.state]} {_who(recipient, show)} {why}")
     if len(due) > MAX_LINES:
         lines.append(f"…and {len(due) - MAX_LINES} more")
-    head = f":rotating_light: <@{send.user_id}>, your page did not get through to everyone:"
+    # An alert's page is sent in the name of its integration's creator.
+    whose = "this alert's" if send.kind == "alert" else "your"
+    head = f":rotating_light: <@{send.user_id}>, {whose} page did not get through to everyone:"
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=head)),
         *_sections(lines),

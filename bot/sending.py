@@ -12,9 +12,11 @@ Slack commands and the `smsbot send` terminal command both come through `send_an
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+from sqlite_utils import Database
 
 from bot.gateway import GatewayClient, SendBatch
 from bot.metrics import Metrics
@@ -83,16 +85,21 @@ async def send_and_store(
     *,
     signature: str | None,
     metrics: Metrics | None = None,
+    also: Callable[[Database, int], None] | None = None,
+    keep_refused: bool = False,
 ) -> SendResult:
     """Write the send down, send it through the gateway, and record each batch's answer.
 
     Each phone is texted once, however many targets name it. The result's `send_id` is None
-    when the gateway refused every batch: then nothing went out and nothing is kept.
+    when the gateway refused every batch: then nothing went out and nothing is kept, unless
+    `keep_refused` (an alert's page: nobody asked, so its tracked message must say it).
+    `also(db, send_id)` is written in the commit that writes the send down.
     """
     people = {t.mobile: t.slack_user for t in targets}
     send_id = await sends.begin(
         send,
         [NewRecipient(m, None, State.UNKNOWN, AWAITING_ANSWER, u) for m, u in people.items()],
+        also,
     )
 
     async def record(batch: SendBatch) -> None:
@@ -106,7 +113,7 @@ async def send_and_store(
         on_batch=record,
     )
     result = SendResult(send_id, batches)
-    if not result.accepted and not result.unknown:
+    if not result.accepted and not result.unknown and not keep_refused:
         await sends.discard(send_id)
         return SendResult(None, batches)
     await sends.finish(send_id)

@@ -24,6 +24,7 @@ from slack_sdk.signature import SignatureVerifier
 
 import listeners
 from bot.alerts.intake import receive_alert
+from bot.alerts.worker import AlertWorker
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.directory import Directory
@@ -51,6 +52,7 @@ from storage import (
     Sends,
     Store,
 )
+from storage.alert_groups import AlertGroups
 from storage.retention import Retention
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ def _services(
         mask=settings.sms_mask_numbers,
         clock=clock.now,
         poke=wake.set,
+        alerts=AlertGroups(store, clock.now),
     )
     notifier = Notifier(
         sends,
@@ -177,6 +180,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             clock.background(services.notifier.run(), "notifier"),
             clock.background(services.poller.run(), "poller"),
             clock.background(escalator.run(), "escalator"),
+            clock.background(AlertWorker(services, clock=clock).run(), "alert worker"),
         ]
         if settings.sms_retention_days:
             pruner = Pruner(Retention(store), settings.sms_retention_days, clock)

@@ -18,6 +18,11 @@ _GSM_BASIC = frozenset(
 _GSM_EXTENSION = frozenset("^{}\\[~]|€\f")  # sent as ESC + character: two septets
 
 
+def is_gsm7(message: str) -> bool:
+    """Whether the message goes as GSM-7; one character outside it makes the whole SMS UCS-2."""
+    return all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in message)
+
+
 def segments(message: str) -> int:
     """How many SMS parts the message costs, so the sender can be told before paying.
 
@@ -25,7 +30,7 @@ def segments(message: str) -> int:
     take two, and never straddle parts); anything else goes as UCS-2, 70 UTF-16 units in one
     part or 67 per part (a surrogate pair never straddles parts). An empty message is one part.
     """
-    if all(ch in _GSM_BASIC or ch in _GSM_EXTENSION for ch in message):
+    if is_gsm7(message):
         widths = [2 if ch in _GSM_EXTENSION else 1 for ch in message]
         single, per_part = GSM_SINGLE, GSM_PER_PART
     else:

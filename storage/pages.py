@@ -7,22 +7,30 @@ lost answer or a restart, the escalator finds those recipients, and looks in Sla
 the alert (marked from their ids) before posting it again, so an alert is said at least
 once and never twice. The 2 is written in the same commit that claims the retry, so a
 retry happens at most once.
+
+A page is `/sms page` (kind `page`) or an alert's page (kind `alert`, bot/alerts). Once
+someone presses Acknowledge (`acked_by`), its escalation stops: the query and its index
+leave acknowledged pages out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlite_utils import Database
 
+from storage.outbox import enqueue
 from storage.rows import Recipient, SendView, iso, load_send, recipient_from_row
 from storage.store import Store
 
-__all__ = ["ALERTED", "ALERTING", "DUE_ESCALATIONS_SQL", "Pages"]
+__all__ = ["ALERTED", "ALERTING", "DUE_ESCALATIONS_SQL", "PAGE_KINDS", "Acknowledged", "Pages"]
 
 ALERTED = 1
 ALERTING = 3
+# A page typed as `/sms page` or sent by the alert worker; written as the index (m009) says.
+PAGE_KINDS = "kind IN ('page', 'alert')"
 
 # An alert under way (ALERTING: its post may or may not have landed) is always due; otherwise
 # the timeout counts from when the page went out (`goes_out`), not from the command.
@@ -30,12 +38,19 @@ ALERTING = 3
 # recipients: starting from the recipients would read every undelivered SMS ever sent.
 # Parameter: the moment before which an undelivered page has timed out.
 DUE_ESCALATIONS_SQL = (
-    "SELECT s.id FROM sends s WHERE s.kind = 'page' AND s.message_ts IS NOT NULL "
+    f"SELECT s.id FROM sends s WHERE {PAGE_KINDS} AND s.message_ts IS NOT NULL "
+    "AND s.acked_by IS NULL "
     "AND EXISTS (SELECT 1 FROM recipients r WHERE r.send_id = s.id "
     f"AND (r.escalated = {ALERTING} OR (r.escalated = 0 AND (r.state = 'failed' "
     "OR (r.state != 'delivered' AND s.goes_out <= ?))))) "
     "ORDER BY s.id"
 )
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    by: str  # who pressed it first
+    now: bool  # this press was the first
 
 
 class Pages:
@@ -102,5 +117,25 @@ class Pages:
                     [row["id"] for row in rows],
                 )
             return [recipient_from_row(row) for row in rows]
+
+        return await self.store.write(write)
+
+    async def acknowledge(self, send_id: int, user_id: str, now: datetime) -> Acknowledged | None:
+        """Record who acknowledged a page; the first press wins, in one commit, and queues the
+        tracked message's edit. None when there is no such page."""
+        stamp = iso(now)
+
+        def write(db: Database) -> Acknowledged | None:
+            first = db.execute(
+                f"UPDATE sends SET acked_by = ?, acked_at = ? "
+                f"WHERE id = ? AND acked_by IS NULL AND {PAGE_KINDS}",
+                [user_id, stamp, send_id],
+            ).rowcount
+            if first:
+                enqueue(db, send_id, stamp)
+            row = db.execute(
+                f"SELECT acked_by FROM sends WHERE id = ? AND {PAGE_KINDS}", [send_id]
+            ).fetchone()
+            return Acknowledged(row[0], bool(first)) if row else None
 
         return await self.store.write(write)

@@ -2,8 +2,9 @@
 
 Off unless SMS_RETENTION_DAYS is set. A send is pruned with its recipients and their
 report log once it was created before the cut-off, its gateway call is answered, every
-recipient is final and its channel message is up to date (no outbox row): nothing the bot
-still does can need it. Orphan reports (for msgIds never stored) past the cut-off go too.
+recipient is final, its channel message is up to date (no outbox row) and, for an alert
+page, its alert group is closed: nothing the bot still does can need it; its group and
+thread notes go with it. Orphan reports (for msgIds never stored) past the cut-off go too.
 Work is done in small writes, so pruning a year never holds the writer for long.
 """
 
@@ -25,6 +26,7 @@ PRUNABLE_SQL = (
     "AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.send_id = s.id) "
     "AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.send_id = s.id "
     "AND r.state NOT IN ('delivered', 'failed', 'unknown')) "
+    "AND NOT EXISTS (SELECT 1 FROM alert_groups g WHERE g.send_id = s.id AND g.closed IS NULL) "
     "ORDER BY s.created LIMIT ?"
 )
 # Rows deleted per write, about: a bulk send of 1000 goes alone, small ones together.
@@ -66,12 +68,20 @@ def _prune_batch(db: Database, cutoff: str) -> int:
         "AND msg_id IS NOT NULL)",
         chosen,
     )
+    db.execute(f"DELETE FROM alert_notes WHERE send_id IN ({marks})", chosen)
+    db.execute(f"DELETE FROM alert_groups WHERE send_id IN ({marks})", chosen)
     db.execute(f"DELETE FROM recipients WHERE send_id IN ({marks})", chosen)
     db.execute(f"DELETE FROM sends WHERE id IN ({marks})", chosen)
     return len(chosen)
 
 
 def _prune_orphans(db: Database, cutoff: str) -> None:
+    """Orphan reports and alert notices acted on, past the cut-off: a batch each round."""
+    db.execute(
+        "DELETE FROM alert_notices WHERE id IN (SELECT id FROM alert_notices "
+        "WHERE done = 1 AND received < ? LIMIT ?)",
+        [cutoff, BATCH_ROWS],
+    )
     db.execute(
         "DELETE FROM reports WHERE id IN (SELECT id FROM reports "
         "WHERE outcome = 'orphan' AND received_at < ? LIMIT ?)",

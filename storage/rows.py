@@ -98,6 +98,9 @@ class SendView:
     """When the SMS goes out, UTC (`created` unless scheduled); storage/sendtime.py."""
     phase: str = "done"
     """`calling` while its gateway call is in flight; see storage/schema.py m007."""
+    acked_by: str | None = None
+    """Who pressed Acknowledge on the page (m009); its escalation stops."""
+    acked_at: str | None = None
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property

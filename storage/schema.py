@@ -213,6 +213,64 @@ def m008_alerts(db: Database) -> None:
 
 
 @migrations()
+def m009_alert_groups(db: Database) -> None:
+    """Alert groups (one per firing episode of a group key), their thread notes, and who
+    acknowledged a page.
+
+    A group is open from the notice that starts it firing until the one that resolves it;
+    at most one is open per (integration, group key). Its page is a send of kind `alert`,
+    written in the same commit as the group (so a restart never pages it twice); `paged`
+    is when it texted anyone, what the per-integration rate limit counts. The integration's
+    name is copied in, so the audit still names it after the integration is removed (no
+    foreign key to `integrations` for the same reason). Notes are said in the page's thread
+    by the outbox worker. A page (`page` or `alert`) acknowledged in Slack names who did
+    it, and the escalator leaves it alone: the pages' index holds only unacknowledged ones.
+    """
+    db["alert_groups"].create(
+        {
+            "id": int,
+            "integration_id": int,
+            "integration": str,
+            "group_key": str,
+            "send_id": int,
+            "opened": str,
+            "closed": str,
+            "paged": str,
+            "problem": str,
+            "notice": str,
+            "fingerprints": str,
+        },
+        pk="id",
+        foreign_keys=[("send_id", "sends", "id")],
+        not_null={"integration_id", "integration", "group_key", "send_id", "opened", "notice"},
+    )
+    db.execute(
+        "CREATE UNIQUE INDEX alert_groups_open ON alert_groups (integration_id, group_key) "
+        "WHERE closed IS NULL"
+    )
+    db.execute(
+        "CREATE INDEX alert_groups_paged ON alert_groups (integration_id, paged) "
+        "WHERE paged IS NOT NULL"
+    )
+    db["alert_groups"].create_index(["send_id"])
+    db["alert_notes"].create(
+        {"id": int, "send_id": int, "kind": str, "text": str, "created": str, "said": int},
+        pk="id",
+        foreign_keys=[("send_id", "sends", "id")],
+        not_null={"send_id", "kind", "text", "created"},
+        defaults={"said": 0},
+    )
+    db.execute("CREATE INDEX alert_notes_unsaid ON alert_notes (send_id) WHERE said = 0")
+    db["sends"].add_column("acked_by", str)
+    db["sends"].add_column("acked_at", str)
+    db.execute("DROP INDEX idx_sends_posted_pages")
+    db.execute(
+        "CREATE INDEX idx_sends_posted_pages ON sends (id) "
+        "WHERE kind IN ('page', 'alert') AND message_ts IS NOT NULL AND acked_by IS NULL"
+    )
+
+
+@migrations()
 def m010_state_counts(db: Database) -> None:
     """How many recipients are in each state, kept by triggers, so /metrics reads a few rows.
 

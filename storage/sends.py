@@ -7,7 +7,7 @@ that may have gone out: `begin` before the call, `answer` as each batch is answe
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -20,7 +20,12 @@ from storage.store import Store
 
 __all__ = ["CALLING", "CREATED_SINCE_SQL", "DONE", "INTERRUPTED", "Sends"]
 
-CREATED_SINCE_SQL = "SELECT created FROM sends WHERE user_id = ? AND created > ? ORDER BY created"
+# A person's own commands: pages the alert worker sends in an integration creator's name
+# are limited per integration instead (SMS_ALERT_PAGES_PER_HOUR).
+CREATED_SINCE_SQL = (
+    "SELECT created FROM sends WHERE user_id = ? AND created > ? AND kind != 'alert' "
+    "ORDER BY created"
+)
 CALLING, DONE, INTERRUPTED = "calling", "done", "interrupted"
 
 
@@ -37,11 +42,17 @@ class Sends:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def begin(self, send: NewSend, recipients: Sequence[NewRecipient]) -> int:
+    async def begin(
+        self,
+        send: NewSend,
+        recipients: Sequence[NewRecipient],
+        also: Callable[[Database, int], None] | None = None,
+    ) -> int:
         """Write a send and its recipients down before the gateway is called (phase `calling`).
 
         No outbox row yet: its message is posted once the call is answered (`finish`), or
-        by the next start if a crash came first (`recover_interrupted`).
+        by the next start if a crash came first (`recover_interrupted`). `also(db, send_id)`
+        writes what must be in the same commit (an alert's group and its notice done).
         """
         now = iso(self.store.clock())
 
@@ -61,6 +72,8 @@ class Sends:
                 }
                 for r in recipients
             )
+            if also is not None:
+                also(db, send_id)
             return send_id
 
         return await self.store.write(write)

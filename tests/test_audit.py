@@ -28,7 +28,7 @@ DELIVERS = "+2348031000010"
 FAILS = "+2348031000019"
 HEADER = (
     "created,team_id,user_id,channel_id,kind,send_id,retry_of,msg_id,mobile,slack_user,state,"
-    "reason,error_code,report_time,updated,sender_id,send_at,zone,content,reports"
+    "reason,error_code,report_time,updated,sender_id,send_at,zone,content,reports,integration"
 )
 
 

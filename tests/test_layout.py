@@ -23,6 +23,8 @@ LONG_ONES: dict[str, str] = {
     "quirks gateway-api.md documents, as one fake server over one shared state",
     "bot/config.py": "every setting's rule in one list, read in one pass so that every problem "
     "is said at once, and the list .env.example and the README are checked against",
+    "storage/schema.py": "the schema's history, one migration after another in the order a "
+    "database applies them: it only ever grows at the end",
 }
 
 

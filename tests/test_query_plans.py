@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from sms.delivery import State
+from storage.alert_groups import GROUP_OF_SEND_SQL, OPEN_GROUP_SQL, PAGES_SINCE_SQL, UNSAID_SQL
 from storage.outbox import ENQUEUE_SQL, PENDING_DUE_SQL, PENDING_SQL
 from storage.pages import DUE_ESCALATIONS_SQL
 from storage.polling import DUE_SQL, EXPIRE_RECIPIENT_SQL, EXPIRED_SQL, SCHEDULE_SQL
@@ -30,7 +31,7 @@ from storage.rows import SEND_RECIPIENTS_SQL, SEND_SQL
 from storage.schema import migrations
 from storage.sends import CREATED_SINCE_SQL
 
-GROWING = {"sends", "recipients", "reports"}
+GROWING = {"sends", "recipients", "reports", "alert_groups", "alert_notes"}
 # The outbox holds one row per send whose channel message is behind, deleted once Slack has
 # it: its size is the backlog of the moment, not the history, so reading it whole is fine.
 SMALL = {"outbox"}
@@ -52,6 +53,10 @@ QUERIES = {
     "orphan reconciliation: several msgIds": orphans_sql(3),
     "rate limit: a person's recent sends": CREATED_SINCE_SQL,
     "retention: the oldest finished sends": PRUNABLE_SQL,
+    "alert worker: a group's open episode": OPEN_GROUP_SQL,
+    "alert worker: an integration's pages this hour": PAGES_SINCE_SQL,
+    "notifier: an alert page's group": GROUP_OF_SEND_SQL,
+    "notifier: an alert page's notes not yet said": UNSAID_SQL,
 }
 _NOT_ALIASES = {"WHERE", "JOIN", "ON", "SET", "ORDER", "GROUP", "LIMIT", "INNER", "LEFT", "CROSS"}
 
@@ -127,8 +132,9 @@ def test_the_check_sees_a_whole_table_read(db: Database) -> None:
 
 PAGE_ROWS = st.lists(
     st.tuples(
-        st.sampled_from(["page", "send"]),
+        st.sampled_from(["page", "send", "alert"]),
         st.sampled_from([None, "1.0"]),
+        st.sampled_from([None, "U0ACK"]),
         st.integers(0, 3),
         st.lists(
             st.tuples(st.sampled_from([s.value for s in State]), st.integers(0, 2)), max_size=3
@@ -141,17 +147,19 @@ PAGE_ROWS = st.lists(
 @settings(max_examples=150, deadline=None)
 @given(PAGE_ROWS, st.integers(0, 3))
 def test_pages_due_an_alert_are_those_the_escalator_promises(
-    rows: list[tuple[str, str | None, int, list[tuple[str, int]]]], cutoff: int
+    rows: list[tuple[str, str | None, str | None, int, list[tuple[str, int]]]], cutoff: int
 ) -> None:
-    """A posted page with an unalerted recipient that failed, or is undelivered and went out
-    by the cutoff: the query read from the pages' index finds exactly those."""
+    """A posted, unacknowledged page (typed or an alert's) with an unalerted recipient that
+    failed, or is undelivered and went out by the cutoff: the query read from the pages'
+    index finds exactly those."""
     db = Database(memory=True)
     migrations.apply(db)
     stamp = "2025-01-0{}T00:00:00.000+00:00".format
     expected = set()
-    for send_id, (kind, ts, day, recipients) in enumerate(rows, start=1):
+    for send_id, (kind, ts, acked, day, recipients) in enumerate(rows, start=1):
         db["sends"].insert(
             {"id": send_id, "kind": kind, "message_ts": ts, "goes_out": stamp(day + 1)}
+            | {"acked_by": acked}
         )
         for n, (state, escalated) in enumerate(recipients):
             db["recipients"].insert(
@@ -159,7 +167,8 @@ def test_pages_due_an_alert_are_those_the_escalator_promises(
                 | {"escalated": escalated}
             )
             timed_out = state != "delivered" and day <= cutoff
-            if kind == "page" and ts and not escalated and (state == "failed" or timed_out):
+            page = kind in ("page", "alert") and ts and not acked
+            if page and not escalated and (state == "failed" or timed_out):
                 expected.add(send_id)
     found = [row[0] for row in db.execute(DUE_ESCALATIONS_SQL, [stamp(cutoff + 1)])]
     assert found == sorted(expected)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +23,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.alerts import render as alert_render
+from bot.alerts.notice import AlertNotice
 from bot.metrics import Metrics
 from bot.notifier.errors import (
     CHANNEL_REFUSES,
@@ -35,6 +37,7 @@ from bot.notifier.once import PostOnce, marked_blocks
 from bot.notifier.pacer import Pacer
 from sms.delivery import State
 from storage import Outbox, Sends, SendView
+from storage.alert_groups import AlertGroups
 
 __all__ = [
     "CHANNEL_REFUSES",
@@ -75,6 +78,7 @@ class TrackedMessages:
         mask: bool,
         clock: Callable[[], datetime],
         poke: Callable[[], None],
+        alerts: AlertGroups | None = None,
     ) -> None:
         self.sends = sends
         self.outbox = outbox
@@ -84,6 +88,7 @@ class TrackedMessages:
         self.once = PostOnce(client, pacer, metrics)
         self.mask = mask
         self.clock = clock
+        self.alerts = alerts  # an alert's page shows its alert, and notes in its thread
         # Wakes the outbox worker: a post may leave an update behind it still to do.
         self.poke = poke
         # Commands waiting to learn where the worker posted their send's message.
@@ -132,7 +137,7 @@ class TrackedMessages:
         version = await self.outbox.version(send_id)
         send = await self.sends.load(send_id)
         assert send is not None
-        message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
+        message = await self._message(send)
         blocks = marked_blocks(message, marker(send.id))
         notice = None
         try:
@@ -160,10 +165,12 @@ class TrackedMessages:
         self.metrics.slack_updates.labels("chat.postMessage").inc()
         self._in_doubt.discard(send.id)
         posted = Posted(channel=str(response["channel"]), ts=str(response["ts"]), notice=notice)
-        # Failures that came before the post still need their thread reply: keep the row.
-        unsaid = send.kind != "page" and any(
-            r.state == State.FAILED and not r.announced for r in send.recipients
-        )
+        # Failures (an alert's notes) that came before the post still need their reply: keep
+        # the row.
+        unsaid = (
+            send.kind not in ("page", "alert")
+            and any(r.state == State.FAILED and not r.announced for r in send.recipients)
+        ) or (send.kind == "alert" and bool(self.alerts and await self.alerts.unsaid(send.id)))
         shown = None if unsaid else version
         await self.outbox.set_tracked_message(send_id, posted.channel, posted.ts, notice, shown)
         self.poke()
@@ -171,9 +178,10 @@ class TrackedMessages:
         return posted
 
     async def update(self, send: SendView) -> None:
-        """Edit the tracked message; post newly failed recipients in its thread."""
+        """Edit the tracked message; post newly failed recipients (an alert's notes) in its
+        thread."""
         assert send.message_channel and send.message_ts
-        message = render.tracked_message(send, mask=self.mask, now_label=self._now_label())
+        message = await self._message(send)
         await self.pacer.wait(send.message_channel)
         await self.client.chat_update(
             channel=send.message_channel,
@@ -182,15 +190,33 @@ class TrackedMessages:
             blocks=marked_blocks(message, marker(send.id)),
         )
         self.metrics.slack_updates.labels("chat.update").inc()
-        if send.kind == "page":
+        if send.kind == "alert" and (alerts := self.alerts) is not None:
+            notes = await alerts.unsaid(send.id)
+            ids = [note.id for note in notes]
+            said = notes and await self._reply_once(
+                send, alert_render.notes_reply(notes), lambda s: alerts.mark_said(ids, s)
+            )
+            for note in notes if said else ():
+                self.metrics.alert_notes.labels(note.kind).inc()
+            return
+        if send.kind in ("page", "alert"):
             return  # a page's failures are alerted loudly by the escalator instead
         failed = [r for r in send.recipients if r.state == State.FAILED and not r.announced]
         if not failed:
             return
         ids = [r.id for r in failed]
         reply = render.failure_reply(failed, mask=self.mask)
+        await self._reply_once(send, reply, lambda said: self.outbox.mark_announced(ids, said))
+
+    async def _reply_once(
+        self, send: SendView, reply: render.Message, mark: Callable[[bool], Awaitable[None]]
+    ) -> bool:
+        """A thread reply made at most once: marked said just before the post (the window is
+        small); Slack's definite no unmarks it and raises, to be tried again; a lost answer
+        is not said again. Whether Slack took it."""
+        assert send.message_channel and send.message_ts
         await self.pacer.wait(send.message_channel)
-        await self.outbox.mark_announced(ids)  # last thing before the post: the window is small
+        await mark(True)
         try:
             await self.client.chat_postMessage(
                 channel=send.message_channel,
@@ -200,13 +226,24 @@ class TrackedMessages:
             )
         except Exception as error:
             if not may_have_acted(error):
-                await self.outbox.mark_announced(ids, announced=False)  # Slack said no: later
+                await mark(False)  # Slack said no: later
                 raise
             # It may be in the thread already: at most once means not saying it again.
             self.metrics.slack_errors.labels("chat.postMessage", error_code(error)).inc()
             log.warning("thread reply for send %s may be lost: %s", send.id, error_code(error))
-            return
+            return False
         self.metrics.slack_updates.labels("chat.postMessage").inc()
+        return True
+
+    async def _message(self, send: SendView) -> render.Message:
+        """The tracked message as it should look now: an alert's page shows its alert."""
+        group = await self.alerts.of_send(send.id) if self.alerts and send.kind == "alert" else None
+        if group is None:
+            return render.tracked_message(send, mask=self.mask, now_label=self._now_label())
+        notice = AlertNotice.from_json(group.notice)
+        return alert_render.alert_page(
+            send, group, notice, mask=self.mask, now_label=self._now_label()
+        )
 
     async def fall_back(self, send: SendView, code: str) -> bool:
         """Apply the fallback for a permanent Slack error; False when `code` is not one."""

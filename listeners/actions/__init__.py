@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from listeners.actions import retry_failed
+from listeners.actions import acknowledge, retry_failed
 
 
 def register(app: AsyncApp) -> None:
     retry_failed.register(app)
+    acknowledge.register(app)
