@@ -6,9 +6,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlite_utils import Database
 
 from bot.clock import SystemClock
 from standins.local import DEMO_CHANNEL, LocalSystem
+from storage import Store
+from storage.retention import Retention
 from tests.conftest import SystemFactory
 
 DELIVERS, FAILS, SILENT = "+2348031000010", "+2348031000019", "+2348031000017"
@@ -65,3 +70,55 @@ async def test_without_the_setting_nothing_is_pruned(make_system: SystemFactory)
     assert not retention_running(), "no pruning loop runs unless SMS_RETENTION_DAYS is set"
     assert len(rows(system, "SELECT id FROM sends")) == 2
     assert rows(system, "SELECT count(*) FROM reports")[0][0] >= 2
+
+
+async def test_an_alert_page_goes_with_its_closed_group_and_an_open_group_keeps_its_page(
+    tmp_path: Path,
+):
+    old = "2025-01-01T00:00:00.000+00:00"
+    store = Store(tmp_path / "r.db", lambda: datetime(2025, 3, 1, tzinfo=UTC))
+    await store.open()
+    try:
+
+        def fill(db: Database) -> None:
+            alert = {"team_id": "T", "user_id": "U", "channel_id": "C", "kind": "alert"}
+            for send_id, closed in ((1, old), (2, None)):
+                db["sends"].insert({"id": send_id, **alert, "content": "x", "created": old})
+                db["recipients"].insert(
+                    {
+                        "send_id": send_id,
+                        "msg_id": f"m{send_id}",
+                        "mobile": "2348031000010",
+                        "state": "delivered",
+                        "updated": old,
+                    }
+                )
+                db["alert_groups"].insert(
+                    {
+                        "integration_id": 1,
+                        "integration": "db",
+                        "group_key": f"g{send_id}",
+                        "send_id": send_id,
+                        "opened": old,
+                        "closed": closed,
+                        "notice": "{}",
+                    }
+                )
+                db["alert_notes"].insert(
+                    {"send_id": send_id, "kind": "firing", "text": "t", "created": old, "said": 1}
+                )
+
+        await store.write(fill)
+        assert await Retention(store).prune(datetime(2025, 2, 1, tzinfo=UTC)) == 1
+        left = await store.read(
+            lambda db: (
+                [
+                    [row[0] for row in db.execute(f"SELECT send_id FROM {table}")]
+                    for table in ("recipients", "alert_groups", "alert_notes")
+                ]
+                + [[row[0] for row in db.execute("SELECT id FROM sends")]]
+            )
+        )
+        assert left == [[2], [2], [2], [2]]
+    finally:
+        await store.close()
