@@ -156,6 +156,15 @@ class Alertmanager:
                     f"Alertmanager answered {response.status}: {await response.text()}"
                 )
 
+    async def notifications(self, *, failed: bool = False) -> int:
+        """Webhook notifications it has attempted so far (or those that failed), from /metrics."""
+        assert self._session is not None
+        name = "alertmanager_notifications_" + ("failed_total" if failed else "total")
+        prefix = name + '{integration="webhook"} '
+        async with self._session.get(self.url + "/metrics") as response:
+            lines = (await response.text()).splitlines()
+        return sum(int(float(line[len(prefix) :])) for line in lines if line.startswith(prefix))
+
     async def fire(self, *many: Labels, annotations: dict[str, str] | None = None) -> None:
         """Alerts with these label sets start firing (ending an hour from now, unless resent)."""
         now = datetime.now(UTC)
