@@ -42,6 +42,7 @@ class Settings:
     database_path: Path
     host: str
     port: int
+    sms_public_url: str
     sms_sender_id: str | None
     sms_signature: str | None
     sms_default_region: str | None
@@ -59,6 +60,7 @@ class Settings:
     sms_allowed_groups: frozenset[str] | None
     sms_rate_limit: int
     sms_max_recipients: int
+    sms_retention_days: int | None
     slack_profile_cache_seconds: float
     log_level: str
     access_log: bool
@@ -77,6 +79,13 @@ def _url(value: str) -> str:
 
 def _slack_url(value: str) -> str:
     return _url(value).rstrip("/") + "/"
+
+
+def _public_url(value: str) -> str:
+    parts = urlsplit(_url(value))
+    if parts.query or parts.fragment:
+        raise ValueError("must be the bot's address without ?query or #fragment")
+    return value.rstrip("/")
 
 
 def _path(value: str) -> str:
@@ -236,7 +245,7 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
 
 def _read_all(read: _Reader) -> dict[str, object]:
     app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"), secret=True)
-    return dict(
+    values = dict(
         slack_bot_token=read.get("SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=True, secret=True),
         slack_signing_secret=read.get(
             "SLACK_SIGNING_SECRET", str, required=not app_token, secret=True
@@ -267,10 +276,17 @@ def _read_all(read: _Reader) -> dict[str, object]:
         sms_allowed_groups=read.get("SMS_ALLOWED_GROUPS", _slack_ids("S")),
         sms_rate_limit=read.get("SMS_RATE_LIMIT", _count, "20"),
         sms_max_recipients=read.get("SMS_MAX_RECIPIENTS", _count, "50"),
+        sms_retention_days=read.get("SMS_RETENTION_DAYS", _count),
         slack_profile_cache_seconds=read.get("SLACK_PROFILE_CACHE_SECONDS", _positive_float, "300"),
         log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
         access_log=read.get("ACCESS_LOG", _bool, "false"),
+        sms_public_url=read.get("SMS_PUBLIC_URL", _public_url),
     )
+    if not values["sms_public_url"]:
+        host = str(values["host"])
+        host = f"[{host}]" if ":" in host else host
+        values["sms_public_url"] = f"http://{host}:{values['port']}"
+    return values
 
 
 def load_settings(

@@ -85,6 +85,32 @@ class Guard:
             return self.too_many(user_id, channel_id, recipients)
         return None
 
+    async def may_manage_alerts(self, user_id: str, channel_id: str) -> str | None:
+        """An integration decides who monitoring texts, from this channel: whoever may send
+        SMS from here may add, rotate or remove one, and nobody else."""
+        settings = self.settings
+        channels = settings.sms_allowed_channels
+        if channels is not None and channel_id not in channels:
+            return self._refuse(
+                user_id,
+                channel_id,
+                "channel",
+                "Alert integrations can't be managed from this channel, since SMS can't be "
+                "sent from it. Ask an admin to add it to SMS_ALLOWED_CHANNELS, or use one of: "
+                + ", ".join(f"<#{c}>" for c in sorted(channels)),
+            )
+        users, groups = settings.sms_allowed_users, settings.sms_allowed_groups
+        if (users is None and groups is None) or user_id in (users or ()):
+            return None
+        if groups is not None and await self._in_any(user_id, groups):
+            return None
+        return self._refuse(
+            user_id,
+            channel_id,
+            "user",
+            NOT_ALLOWED + " Alert integrations send SMS, so only those people may manage them.",
+        )
+
     def too_many(self, user_id: str, channel_id: str, recipients: int) -> str:
         """The refusal for more recipients than SMS_MAX_RECIPIENTS."""
         return self._refuse(

@@ -37,6 +37,9 @@ RefusalReason = Literal["channel", "user", "rate", "recipients"]
 RejectReason = Literal["address", "credentials", "too_large", "malformed", "storage"]
 GatewayOperation = Literal["send", "balance", "status"]
 SlackUpdateMethod = Literal["chat.postMessage", "chat.update"]
+# What became of a notification POSTed to an integration's URL: stored as firing or as
+# resolved, refused as unreadable (400, 413), or not stored (503: the sender retries).
+AlertStatus = Literal["firing", "resolved", "rejected", "unstored"]
 GATEWAY_ERROR_KINDS = tuple(
     error.kind
     for error in (
@@ -105,6 +108,12 @@ class Metrics:
             ["method"],
             registry=self.registry,
         )
+        self.alerts = Counter(
+            "smsbot_alerts",
+            "Notifications received by alert integrations, by what became of them",
+            ["integration", "status"],
+            registry=self.registry,
+        )
         self._create_known_series()
 
     def _create_known_series(self) -> None:
@@ -125,6 +134,12 @@ class Metrics:
             self.refusals.labels(reason)
         for method in get_args(SlackUpdateMethod):
             self.slack_updates.labels(method)
+
+    def alert_received(self, integration: str, status: AlertStatus) -> None:
+        """Count one; an integration's first count shows its other statuses at 0 too."""
+        for each in get_args(AlertStatus):
+            self.alerts.labels(integration, each)
+        self.alerts.labels(integration, status).inc()
 
     def gateway_error(self, operation: str, kind: str) -> None:
         self.gateway_errors.labels(operation, kind).inc()

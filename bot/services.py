@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,17 @@ from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.notifier import Notifier, TrackedMessages
 from bot.poller import Poller
-from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
+from storage import (
+    AlertNotices,
+    Contacts,
+    Integrations,
+    Outbox,
+    Pages,
+    Polling,
+    Reports,
+    Sends,
+    Store,
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +49,9 @@ class Services:
     directory: Directory
     contacts: Contacts
     guard: Guard
+    integrations: Integrations
+    alert_notices: AlertNotices
+    alerts_wake: asyncio.Event  # set when a notice is stored; the alert worker waits on it
 
 
 SERVICES = web.AppKey("services", Services)

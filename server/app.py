@@ -1,4 +1,4 @@
-"""The one aiohttp application: Slack's endpoint, the report webhook, health and metrics.
+"""The one aiohttp application: Slack's endpoint, the report and alert webhooks, health, metrics.
 
 Built by `build_app(settings)`; everything that needs the event loop (database writer,
 HTTP sessions, the notifier worker, the Slack link) starts and stops in one `cleanup_ctx`,
@@ -23,6 +23,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 import listeners
+from bot.alerts.intake import receive_alert
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.directory import Directory
@@ -34,11 +35,23 @@ from bot.intake import MAX_BODY, receive_report
 from bot.metrics import Metrics
 from bot.notifier import Notifier, Pacer, TrackedMessages
 from bot.poller import Poller
+from bot.pruner import Pruner
 from bot.services import SERVICES, Services
 from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch
 from server.startup import open_store
-from storage import Contacts, Outbox, Pages, Polling, Reports, Sends, Store
+from storage import (
+    AlertNotices,
+    Contacts,
+    Integrations,
+    Outbox,
+    Pages,
+    Polling,
+    Reports,
+    Sends,
+    Store,
+)
+from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +136,9 @@ def _services(
         directory=directory,
         contacts=Contacts(store, clock.now),
         guard=Guard(settings, sends, directory, metrics, clock.now),
+        integrations=Integrations(store, clock.now),
+        alert_notices=AlertNotices(store, clock.now),
+        alerts_wake=asyncio.Event(),
     )
     escalator = Escalator(
         pages,
@@ -162,6 +178,9 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             clock.background(services.poller.run(), "poller"),
             clock.background(escalator.run(), "escalator"),
         ]
+        if settings.sms_retention_days:
+            pruner = Pruner(Retention(store), settings.sms_retention_days, clock)
+            workers.append(clock.background(pruner.run(), "retention"))
         socket_mode = None
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -237,6 +256,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     if not settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)
     app.router.add_post(settings.sms_report_path, receive_report)
+    app.router.add_post("/alerts/{token}", receive_alert)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
     return app

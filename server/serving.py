@@ -49,7 +49,9 @@ def describe(settings: Settings) -> str:
         f"smsbot {version('smsbot')} serving: {mode}, listening on "
         f"http://{settings.host}:{settings.port}, reports at POST {settings.sms_report_path}, "
         f"database {settings.database_path}, access log "
-        f"{'on' if settings.access_log else 'off'}, guardrails: {guardrails(settings)}"
+        f"{'on' if settings.access_log else 'off'}, retention "
+        f"{f'{settings.sms_retention_days} days' if settings.sms_retention_days else 'off'}, "
+        f"guardrails: {guardrails(settings)}"
     )
 
 

@@ -39,8 +39,8 @@ def enqueue(db: Database, send_id: int, now: str) -> None:
     the outbox row, a round that read an old (send, version) could clear a newer change.
     """
     count, queue = ENQUEUE_SQL
-    db.execute(count, [send_id])
-    db.execute(queue, [now, send_id])
+    db.conn.execute(count, [send_id])
+    db.conn.execute(queue, [now, send_id])
 
 
 class Outbox:

@@ -570,6 +570,9 @@ class DeliveryMachine(RuleBasedStateMachine):
         unanswered = [sorted(s.mobiles) for s in self.stored if s.msg_id is None]
         assert [sorted(lost[k]) for k in sorted(lost)] == unanswered
         assert self.read("SELECT count(*) FROM sends")[0][0] == len(self.stored)
+        counted = dict(self.read("SELECT state, count(*) FROM recipients GROUP BY state"))
+        kept = dict(self.read("SELECT state, n FROM state_counts WHERE n != 0"))
+        assert kept == counted, "the state counts /metrics reads drifted from the rows"
         assert self.read("SELECT count(*) FROM reports")[0][0] == self.report_rows
         orphans = self.read(
             "SELECT msg_id, mobile, count(*) FROM reports WHERE outcome = 'orphan' "

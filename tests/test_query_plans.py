@@ -23,8 +23,9 @@ from sqlite_utils import Database
 from sms.delivery import State
 from storage.outbox import ENQUEUE_SQL, PENDING_DUE_SQL, PENDING_SQL
 from storage.pages import DUE_ESCALATIONS_SQL
-from storage.polling import DUE_SQL, EXPIRE_RECIPIENTS_SQL, EXPIRED_SENDS_SQL, SCHEDULE_SQL
+from storage.polling import DUE_SQL, EXPIRE_RECIPIENT_SQL, EXPIRED_SQL, SCHEDULE_SQL
 from storage.reports import RECIPIENT_OF_REPORT_SQL, orphans_sql
+from storage.retention import PRUNABLE_SQL
 from storage.rows import SEND_RECIPIENTS_SQL, SEND_SQL
 from storage.schema import migrations
 from storage.sends import CREATED_SINCE_SQL
@@ -36,8 +37,8 @@ SMALL = {"outbox"}
 
 QUERIES = {
     "poller: who is due": DUE_SQL,
-    "poller: sends past the 30 days": EXPIRED_SENDS_SQL,
-    "poller: settle a send's recipients as unknown": EXPIRE_RECIPIENTS_SQL,
+    "poller: recipients past the 30 days": EXPIRED_SQL,
+    "poller: settle a recipient as unknown": EXPIRE_RECIPIENT_SQL,
     "poller: when to ask again": SCHEDULE_SQL,
     "poller: the recipient of an answer": RECIPIENT_OF_REPORT_SQL,
     "escalator: pages due an alert": DUE_ESCALATIONS_SQL,
@@ -50,6 +51,7 @@ QUERIES = {
     "orphan reconciliation: one msgId": orphans_sql(1),
     "orphan reconciliation: several msgIds": orphans_sql(3),
     "rate limit: a person's recent sends": CREATED_SINCE_SQL,
+    "retention: the oldest finished sends": PRUNABLE_SQL,
 }
 _NOT_ALIASES = {"WHERE", "JOIN", "ON", "SET", "ORDER", "GROUP", "LIMIT", "INNER", "LEFT", "CROSS"}
 

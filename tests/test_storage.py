@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from bot.escalation import needs_alert
 from storage import DatabaseInUse, Pages, Polling, Store
+from storage.polling import EXPIRE_BATCH
 from storage.schema import migrations
 
 
@@ -118,3 +119,46 @@ async def test_sends_stored_before_the_upgrade_count_from_their_send_time(tmp_pa
         assert {t.msg_id for t in await polling.due(goes_out + after, after, 10)} == {"1", "2"}
     finally:
         await store.close()
+
+
+async def test_expiry_settles_a_large_backlog_in_short_writes(store: Store) -> None:
+    """Past the 30 days every open recipient becomes unknown, each send queued once, and no
+    single write settles more than EXPIRE_BATCH of them (the writer is never held long)."""
+    old = "2025-01-01T00:00:00.000+00:00"
+
+    def fill(db: Database) -> None:
+        send = {"team_id": "T", "user_id": "U", "channel_id": "C", "kind": "send", "content": "x"}
+        db["sends"].insert_all(
+            {"id": n, **send, "created": old, "goes_out": old} for n in range(1, 4)
+        )
+        db["recipients"].insert_all(
+            {
+                "send_id": 1 + n % 3,
+                "msg_id": f"m{n % 3}",
+                "mobile": f"234803{n:07d}",
+                "state": "delivered" if n % 10 == 0 else "accepted",
+                "updated": old,
+            }
+            for n in range(1500)
+        )
+
+    await store.write(fill)
+    settled_per_write: list[int] = []
+    write = store.write
+
+    async def counting(step):  # type: ignore[no-untyped-def]
+        result = await write(step)
+        if isinstance(result, int):
+            settled_per_write.append(result)
+        return result
+
+    store.write = counting  # type: ignore[method-assign]
+    polling = Polling(store)
+    assert await polling.expire_unreported(datetime(2025, 3, 1, tzinfo=UTC)) == 1350
+    assert max(settled_per_write) <= EXPIRE_BATCH and len(settled_per_write) >= 3
+    counts = await store.read(
+        lambda db: dict(db.execute("SELECT state, count(*) FROM recipients GROUP BY state"))
+    )
+    assert counts == {"unknown": 1350, "delivered": 150}
+    queued = await store.read(lambda db: [r[0] for r in db.execute("SELECT send_id FROM outbox")])
+    assert sorted(queued) == [1, 2, 3]

@@ -280,11 +280,8 @@ class GatewayClient:
         return msg
 
     def _fail(self, operation: str, error: GatewayError) -> GatewayError:
-        """Count a failure, then hand the error back for raising.
-
-        Logged at DEBUG only: the caller says it once, in its own words and where it
-        knows who asked (a warning in the bot's log, or the answer a terminal prints).
-        """
+        """Count a failure and hand it back for raising; logged at DEBUG only, since the
+        caller says it once, where it knows who asked (the bot's log, or a terminal)."""
         log.debug("SMS gateway %s failed: %s", operation, error)
         if self._metrics_hook is not None:
             try:

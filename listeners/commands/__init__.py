@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from listeners.commands import balance, contacts, help, send, status
+from listeners.commands import alerts, balance, contacts, help, send, status
 from listeners.commands.reading import read_sms_command
 
 
 def register(app: AsyncApp) -> None:
     app.middleware(read_sms_command)
-    for subcommand in (help, balance, status, contacts, send):
+    for subcommand in (help, balance, status, contacts, alerts, send):
         subcommand.register(app)

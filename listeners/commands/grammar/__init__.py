@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from listeners.commands.grammar.parse import MAX_CONTACT_NAME, parse
 from listeners.commands.grammar.requests import (
+    AlertsAddRequest,
+    AlertsListRequest,
+    AlertsRemoveRequest,
+    AlertsRequest,
+    AlertsRotateRequest,
     BalanceRequest,
     ContactsAddRequest,
     ContactsListRequest,
@@ -34,6 +39,11 @@ __all__ = [
     "SUBCOMMANDS",
     "USAGE",
     "USAGES",
+    "AlertsAddRequest",
+    "AlertsListRequest",
+    "AlertsRemoveRequest",
+    "AlertsRequest",
+    "AlertsRotateRequest",
     "BalanceRequest",
     "ContactsAddRequest",
     "ContactsListRequest",

@@ -13,14 +13,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 from bot.mrkdwn import to_plain_text, unescape
+from listeners.commands.grammar.alerts import parse_alerts
 from listeners.commands.grammar.hints import (
-    bad_numbers_reason,
     no_recipients_reason,
     shown,
     stray_list_reason,
     unknown_contacts_action,
     unknown_subcommand,
 )
+from listeners.commands.grammar.members import resolve_items
 from listeners.commands.grammar.options import OPTION_AT_START, split_options
 from listeners.commands.grammar.requests import (
     BalanceRequest,
@@ -33,7 +34,7 @@ from listeners.commands.grammar.requests import (
     StatusRequest,
     UsageError,
 )
-from listeners.commands.grammar.scanner import Item, recipient_items, scan_recipients, token_end
+from listeners.commands.grammar.scanner import recipient_items, scan_recipients, token_end
 from listeners.commands.grammar.schedule import parse_at
 from listeners.commands.grammar.usage import MAX_MESSAGE_CHARS, SUBCOMMANDS, usage
 from sms.phones import InvalidNumber, normalize
@@ -73,6 +74,8 @@ def parse(
         return _parse_send(subcommand, rest, default_region, zone, now, saved)
     if subcommand == "contacts":
         return _parse_contacts(rest, default_region, saved)
+    if subcommand == "alerts":
+        return parse_alerts(rest, default_region, saved)
     raise unknown_subcommand(first, saved)
 
 
@@ -117,7 +120,7 @@ def _parse_send(
             "Options go after the message: `--from` and `--at` must come last.", usage(kind)
         )
 
-    numbers, users, groups, names = _resolve(items, tokens, default_region, explicit, kind)
+    numbers, users, groups, names = resolve_items(items, tokens, default_region, explicit, kind)
     message = to_plain_text(raw_message)
     if not message.strip():
         raise UsageError("The message is empty: write it after the recipients.", usage(kind))
@@ -214,37 +217,5 @@ def _parse_contact_members(
         raise UsageError(
             f"Who is `{name}`? Put phone numbers or @mentions after the name.", usage("contacts")
         )
-    numbers, users, groups, _ = _resolve(items, tokens, default_region, True, "contacts")
+    numbers, users, groups, _ = resolve_items(items, tokens, default_region, True, "contacts")
     return ContactsAddRequest(name, numbers, users, groups)
-
-
-def _resolve(
-    items: list[Item],
-    tokens: list[tuple[str, int]],
-    default_region: str | None,
-    explicit: bool,
-    kind: str,
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
-    """Normalise every number, reporting all the bad ones at once."""
-    numbers: dict[str, None] = {}
-    users: dict[str, None] = {}
-    groups: dict[str, None] = {}
-    names: dict[str, None] = {}
-    bad: list[tuple[int, InvalidNumber]] = []
-    for index, item in enumerate(items):
-        if item.kind == "user":
-            users[item.value] = None
-        elif item.kind == "group":
-            groups[item.value] = None
-        elif item.kind == "contact":
-            names[item.value] = None
-        else:
-            try:
-                numbers[normalize(item.value, default_region)] = None
-            except InvalidNumber as exc:
-                if all(str(exc) != str(seen) for _, seen in bad):
-                    bad.append((index, exc))
-    if bad:
-        reason = bad_numbers_reason(items, tokens, bad, default_region, explicit)
-        raise UsageError(reason, usage(kind))
-    return tuple(numbers), tuple(users), tuple(groups), tuple(names)

@@ -57,8 +57,37 @@ class ContactsRemoveRequest:
     name: str
 
 
+@dataclass(frozen=True)
+class AlertsAddRequest:
+    """A new alert integration in this channel; recipients as `send` reads them, normalised."""
+
+    name: str
+    numbers: tuple[str, ...]
+    user_mentions: tuple[str, ...]
+    group_mentions: tuple[str, ...]
+    contacts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class AlertsListRequest:
+    pass
+
+
+@dataclass(frozen=True)
+class AlertsRemoveRequest:
+    name: str
+
+
+@dataclass(frozen=True)
+class AlertsRotateRequest:
+    name: str
+
+
 ContactsRequest = ContactsAddRequest | ContactsListRequest | ContactsRemoveRequest
-Request = HelpRequest | BalanceRequest | StatusRequest | SendRequest | ContactsRequest
+AlertsRequest = AlertsAddRequest | AlertsListRequest | AlertsRemoveRequest | AlertsRotateRequest
+Request = (
+    HelpRequest | BalanceRequest | StatusRequest | SendRequest | ContactsRequest | AlertsRequest
+)
 
 
 class UsageError(ValueError):

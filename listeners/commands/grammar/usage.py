@@ -16,16 +16,22 @@ PAGE_USAGE = "`/sms page &lt;to&gt; &lt;message&gt;`"
 CONTACTS_USAGE = (
     "`/sms contacts add NAME &lt;to&gt;`, `/sms contacts list`, `/sms contacts remove NAME`"
 )
+ALERTS_USAGE = (
+    "`/sms alerts add NAME &lt;to&gt;`, `/sms alerts list`, `/sms alerts remove NAME`, "
+    "`/sms alerts rotate NAME`"
+)
 USAGES = {
     "send": SEND_USAGE,
     "page": PAGE_USAGE,
     "balance": "`/sms balance`",
     "status": "`/sms status [msgId]`",
     "contacts": CONTACTS_USAGE,
+    "alerts": ALERTS_USAGE,
     "help": "`/sms help [subcommand]`",
 }
 SUBCOMMANDS = tuple(USAGES)
 CONTACT_ACTIONS = ("add", "list", "remove")
+ALERT_ACTIONS = ("add", "list", "remove", "rotate")
 
 USAGE = f"""\
 *Send SMS from Slack*
@@ -45,6 +51,11 @@ workspace (adding an existing name replaces it)
     `/sms contacts add oncall +2348031000010,+2348031000011`
     `/sms send oncall DB primary down`
 • `/sms contacts list` (or just `/sms contacts`) and `/sms contacts remove NAME`
+• `/sms alerts add NAME &lt;to&gt;` — an alert integration for this channel: Alertmanager, \
+Grafana or any JSON posts to its URL (told only to you) and &lt;to&gt; is paged
+    `/sms alerts add prod-db @dba-oncall`
+• `/sms alerts list` (or just `/sms alerts`), `/sms alerts remove NAME`, and \
+`/sms alerts rotate NAME` (a new URL; the old one stops working at once)
 • `/sms help` — this text
 
 _Recipients_ come first: phone numbers with their country code (`+234…` or `234…`; lists \
