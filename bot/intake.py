@@ -137,6 +137,9 @@ async def receive_report(request: web.Request) -> web.Response:
     except web.HTTPRequestEntityTooLarge:
         metrics.reports_rejected.labels("too_large").inc()
         return _answer(1001, "body too large", 413)
+    except ConnectionResetError:
+        log.debug("report from %s: the sender hung up before its body was read", request.remote)
+        return _answer(1001, "the body did not arrive", 400)
     except BadReport as error:
         metrics.reports_rejected.labels("malformed").inc()
         log.warning("report refused: %s", error)

@@ -1,8 +1,8 @@
 """`smsbot serve`: run the app, and say in one log line what is running and in one that it stopped.
 
 An operator reading the log after a restart should see, without opening `.env`, which
-version runs in which mode, where it listens, where reports go, which database it uses and
-which guardrails are on. Per-request access lines are off unless ACCESS_LOG asks for them:
+version runs in which mode, where it listens, where reports go, the base of the alert
+integrations' URLs, which database it uses and which guardrails are on. Per-request access lines are off unless ACCESS_LOG asks for them:
 the report webhook is a hot path and its lines would drown everything else.
 """
 
@@ -48,6 +48,7 @@ def describe(settings: Settings) -> str:
     return (
         f"smsbot {version('smsbot')} serving: {mode}, listening on "
         f"http://{settings.host}:{settings.port}, reports at POST {settings.sms_report_path}, "
+        f"alerts at {settings.sms_public_url}/alerts/…, "
         f"database {settings.database_path}, access log "
         f"{'on' if settings.access_log else 'off'}, retention "
         f"{f'{settings.sms_retention_days} days' if settings.sms_retention_days else 'off'}, "

@@ -93,6 +93,7 @@ async def test_serve_logs_one_line_at_start_and_one_at_stop_and_no_noise(
     assert f"{mode}," in start[0]
     assert "listening on http://127.0.0.1:" in start[0]
     assert "reports at POST /sms/reports" in start[0]
+    assert "alerts at http://127.0.0.1:" in start[0] and "/alerts/…" in start[0]
     assert f"database {tmp_path / 'served.db'}" in start[0]
     assert "guardrails:" in start[0]
     assert [m for m in said if m.startswith("INFO server.serving smsbot stopped")], said

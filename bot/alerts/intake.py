@@ -71,6 +71,9 @@ async def receive_alert(request: web.Request) -> web.Response:
     name = integration.name
     try:
         notice = parse_payload(await read_limited(request))
+    except ConnectionResetError:
+        log.debug("alert for %s: the sender hung up before its body was read", name)
+        return _answer(400, "the body did not arrive")
     except TooLarge:
         metrics.alert_received(name, "rejected")
         log.warning("alert for %s refused: body over %d KiB", name, MAX_BODY // 1024)
