@@ -2,8 +2,9 @@
 
 An operator reading the log after a restart should see, without opening `.env`, which
 version runs in which mode, where it listens, where reports go, the base of the alert
-integrations' URLs, which database it uses and which guardrails are on. Per-request access lines are off unless ACCESS_LOG asks for them:
-the report webhook is a hot path and its lines would drown everything else.
+integrations' URLs, which database it uses and which guardrails are on. Per-request access
+lines are off unless ACCESS_LOG asks for them: the report webhook is a hot path and its
+lines would drown everything else.
 """
 
 from __future__ import annotations
