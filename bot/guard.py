@@ -44,19 +44,24 @@ class Guard:
         self.metrics.refusals.labels(rule).inc()
         return reason
 
+    def _channel(self, user_id: str, channel_id: str, why: str) -> str | None:
+        """The refusal for a channel outside SMS_ALLOWED_CHANNELS, naming the ones inside."""
+        channels = self.settings.sms_allowed_channels
+        if channels is None or channel_id in channels:
+            return None
+        return self._refuse(
+            user_id,
+            channel_id,
+            "channel",
+            f"{why} Ask an admin to add it to SMS_ALLOWED_CHANNELS, or use one of: "
+            + ", ".join(f"<#{c}>" for c in sorted(channels)),
+        )
+
     async def before_sending(self, user_id: str, channel_id: str) -> str | None:
         """Checks that need nothing but settings and the database: made before the ack."""
         settings = self.settings
-        channels = settings.sms_allowed_channels
-        if channels is not None and channel_id not in channels:
-            return self._refuse(
-                user_id,
-                channel_id,
-                "channel",
-                "SMS can't be sent from this channel. Ask an admin to add it to "
-                "SMS_ALLOWED_CHANNELS, or use one of: "
-                + ", ".join(f"<#{c}>" for c in sorted(channels)),
-            )
+        if refused := self._channel(user_id, channel_id, "SMS can't be sent from this channel."):
+            return refused
         users, groups = settings.sms_allowed_users, settings.sms_allowed_groups
         if users is not None and groups is None and user_id not in users:
             return self._refuse(user_id, channel_id, "user", NOT_ALLOWED)
@@ -89,16 +94,12 @@ class Guard:
         """An integration decides who monitoring texts, from this channel: whoever may send
         SMS from here may add, rotate or remove one, and nobody else."""
         settings = self.settings
-        channels = settings.sms_allowed_channels
-        if channels is not None and channel_id not in channels:
-            return self._refuse(
-                user_id,
-                channel_id,
-                "channel",
-                "Alert integrations can't be managed from this channel, since SMS can't be "
-                "sent from it. Ask an admin to add it to SMS_ALLOWED_CHANNELS, or use one of: "
-                + ", ".join(f"<#{c}>" for c in sorted(channels)),
-            )
+        why = (
+            "Alert integrations can't be managed from this channel, since SMS can't be "
+            "sent from it."
+        )
+        if refused := self._channel(user_id, channel_id, why):
+            return refused
         users, groups = settings.sms_allowed_users, settings.sms_allowed_groups
         if (users is None and groups is None) or user_id in (users or ()):
             return None
