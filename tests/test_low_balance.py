@@ -17,6 +17,7 @@ from bot.config import ConfigError, load_settings
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.manual_clock import ManualClock
 from standins.slack import ChannelMessage
+from tests.alerting import add_integration, firing, notify
 from tests.conftest import SystemFactory
 
 ADMIN = "C0ADMIN"
@@ -213,3 +214,29 @@ def test_a_malformed_threshold_or_admin_channel_is_named(
         load_settings(env)
     [problem] = raised.value.problems
     assert problem.startswith(f"{name}={value!r} is not valid")
+
+
+async def test_an_alert_page_that_takes_it_below_is_said_in_the_admin_channel(
+    make_system: SystemFactory,
+) -> None:
+    system, clock = await low_system(make_system, "5.02")
+    token = await add_integration(system, "db", NUMBER)
+    await notify(system, token, firing("disk", "Disk full on db-1"))
+    await clock.advance_until(lambda: warnings(system, ADMIN), step=0.1)
+    [warning] = warnings(system, ADMIN)
+    assert "4.97 CNY" in warning.text
+
+
+async def test_without_an_admin_channel_an_alert_pages_fall_is_said_to_the_next_sender(
+    make_system: SystemFactory,
+) -> None:
+    system, clock = await low_system(make_system, "5.02", {"SMS_LOW_BALANCE": "5"})
+    token = await add_integration(system, "db", NUMBER)
+    await notify(system, token, firing("disk", "Disk full on db-1"))
+    await clock.advance_until(lambda: balance_calls(system) == 1, step=0.1)
+    await clock.settle()
+    assert [m for m in system.slack.messages.values() if "SMS_LOW_BALANCE" in m.text] == []
+    await clock.advance(CHECK_EVERY)
+    await send(system, clock, user_id="U0BOB")
+    [warning] = warnings(system, "D0BOB")
+    assert "4.92 CNY" in warning.text
