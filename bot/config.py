@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TypeVar
@@ -63,6 +64,8 @@ class Settings:
     sms_retention_days: int | None
     sms_alert_max_parts: int
     sms_alert_pages_per_hour: int
+    sms_low_balance: Decimal | None
+    sms_admin_channel: str | None
     slack_profile_cache_seconds: float
     log_level: str
     access_log: bool
@@ -168,6 +171,23 @@ def _alert_parts(value: str) -> int:
     if not value.isdigit() or not 1 <= int(value) <= 10:
         raise ValueError("must be a whole number from 1 to 10")
     return int(value)
+
+
+def _amount(value: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        amount = Decimal(0)
+    if not (amount.is_finite() and amount > 0):
+        raise ValueError("must be an amount greater than 0 in the account's currency, e.g. 5.00")
+    return amount
+
+
+def _channel_id(value: str) -> str:
+    """One channel ID (C…, G…): a name can be renamed under us, an ID cannot."""
+    if not (value[0] in "CG" and value.isalnum() and value.isupper()):
+        raise ValueError("must be a channel ID such as C0123ABCD (not a #name)")
+    return value
 
 
 def _prefixed(prefix: str) -> Callable[[str], str]:
@@ -287,6 +307,8 @@ def _read_all(read: _Reader) -> dict[str, object]:
         sms_retention_days=read.get("SMS_RETENTION_DAYS", _count),
         sms_alert_max_parts=read.get("SMS_ALERT_MAX_PARTS", _alert_parts, "1"),
         sms_alert_pages_per_hour=read.get("SMS_ALERT_PAGES_PER_HOUR", _count, "6"),
+        sms_low_balance=read.get("SMS_LOW_BALANCE", _amount),
+        sms_admin_channel=read.get("SMS_ADMIN_CHANNEL", _channel_id),
         slack_profile_cache_seconds=read.get("SLACK_PROFILE_CACHE_SECONDS", _positive_float, "300"),
         log_level=read.get("LOG_LEVEL", _log_level, "INFO"),
         access_log=read.get("ACCESS_LOG", _bool, "false"),

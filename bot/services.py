@@ -9,6 +9,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from bot.balance import BalanceWatch
 from bot.config import Settings
 from bot.directory import Directory
 from bot.gateway import GatewayClient
@@ -52,6 +53,7 @@ class Services:
     integrations: Integrations
     alert_notices: AlertNotices
     alerts_wake: asyncio.Event  # set when a notice is stored; the alert worker waits on it
+    low_balance: BalanceWatch  # asked to check the balance after each send
 
 
 SERVICES = web.AppKey("services", Services)

@@ -124,6 +124,7 @@ async def deliver(
         signature=signature,
         metrics=services.metrics,
     )
+    services.low_balance.spent(send.user_id)
     _log_failures(result, send)
     if result.send_id is None:
         reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))

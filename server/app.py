@@ -25,6 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 import listeners
 from bot.alerts.intake import receive_alert
 from bot.alerts.worker import AlertWorker
+from bot.balance import BalanceWatch
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.directory import Directory
@@ -53,6 +54,7 @@ from storage import (
     Store,
 )
 from storage.alert_groups import AlertGroups
+from storage.balance import LowBalance
 from storage.retention import Retention
 
 log = logging.getLogger(__name__)
@@ -142,6 +144,14 @@ def _services(
         integrations=Integrations(store, clock.now),
         alert_notices=AlertNotices(store, clock.now),
         alerts_wake=asyncio.Event(),
+        low_balance=BalanceWatch(
+            gateway,
+            LowBalance(store, clock.now),
+            client,
+            threshold=settings.sms_low_balance,
+            admin_channel=settings.sms_admin_channel,
+            clock=clock,
+        ),
     )
     escalator = Escalator(
         pages,
@@ -182,6 +192,8 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             clock.background(escalator.run(), "escalator"),
             clock.background(AlertWorker(services, clock=clock).run(), "alert worker"),
         ]
+        if settings.sms_low_balance is not None:
+            workers.append(clock.background(services.low_balance.run(), "low balance"))
         if settings.sms_retention_days:
             pruner = Pruner(Retention(store), settings.sms_retention_days, clock)
             workers.append(clock.background(pruner.run(), "retention"))

@@ -59,6 +59,8 @@ class SimulatorConfig:
     """Answer every send (after sending it) with this raw body instead of the JSON envelope."""
     send_drop: bool = False
     """Send the SMS, then close the connection without answering."""
+    balance_code: int | None = None
+    """Answer every balance query with this result code (a balance API that is down)."""
     report_app_key: str | None = None
     """Header on pushed reports; None means the same as app_key."""
     report_app_secret: str | None = None
@@ -292,6 +294,8 @@ class GatewaySimulator:
     async def _balance(self, request: web.Request) -> web.Response:
         try:
             await self._receive("balance", request)
+            if self.config.balance_code is not None:
+                return _answer(self.config.balance_code, "error (simulated)")
         except _Refusal as refusal:
             return _answer(refusal.code, refusal.msg)
         return _answer(

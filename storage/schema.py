@@ -318,3 +318,14 @@ def m012_orphan_index(db: Database) -> None:
     the webhook's insert of every applied or duplicate report no longer updates it."""
     db.execute("DROP INDEX idx_reports_outcome_msg_id")
     db.execute("CREATE INDEX reports_orphans ON reports (msg_id) WHERE outcome = 'orphan'")
+
+
+@migrations()
+def m013_low_balance(db: Database) -> None:
+    """Whether the balance is below SMS_LOW_BALANCE and whether that was said: one row, so
+    a restart neither repeats the warning nor forgets one still owed."""
+    db.execute(
+        "CREATE TABLE low_balance (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "low INTEGER NOT NULL, said INTEGER NOT NULL, amount TEXT, changed TEXT)"
+    )
+    db.execute("INSERT INTO low_balance (id, low, said) VALUES (1, 0, 0)")

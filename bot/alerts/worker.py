@@ -177,6 +177,7 @@ class AlertWorker:
             also=self.groups.opening(paged, stored.id),
             keep_refused=True,
         )
+        self.services.low_balance.spent(None)
         metrics.alert_pages.labels(integration.name).inc()
         for batch in result.unknown + result.rejected:
             log.warning(
