@@ -157,9 +157,7 @@ async def test_the_zone_is_asked_of_slack_only_for_an_at_without_one(make_system
     await system.slash(f'send {NUMBER} later --at "2026-12-01 09:30 UTC"')
     await system.wait_for(lambda: len(system.slack.responses) == 2)
     assert system.slack.calls_to("users.info") == []
-    assert [s["sendTime"] for s in system.gateway.sent if s.get("sendTime")] == [
-        "20261201173000"
-    ]
+    assert [s["sendTime"] for s in system.gateway.sent if s.get("sendTime")] == ["20261201173000"]
 
 
 async def test_a_time_the_senders_clocks_skip_is_refused(make_system: SystemFactory):
