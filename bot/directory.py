@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -59,17 +59,13 @@ class Directory:
 
     async def person(self, user_id: str) -> Person:
         """The user's phone from their Slack profile, normalised, or why it is unusable."""
-        return await self._cached("user:" + user_id, lambda: self._load_person(user_id))
-
-    async def _load_person(self, user_id: str) -> Person:
         try:
-            response = await self.client.users_info(user=user_id)
+            user = await self._user(user_id)
         except SlackApiError as error:
             code = error.response.get("error")
-            if code == "user_not_found":
-                return Person(user_id, None, f"<@{user_id}> is not a user of this workspace")
             raise LookupFailed(f"Slack did not tell me <@{user_id}>'s phone ({code})") from None
-        user = response["user"]
+        if user is None:
+            return Person(user_id, None, f"<@{user_id}> is not a user of this workspace")
         if user.get("deleted") or user.get("is_bot"):
             return Person(user_id, None, f"<@{user_id}> is a deactivated account or a bot")
         raw = str(user.get("profile", {}).get("phone") or "").strip()
@@ -81,6 +77,34 @@ class Directory:
             return Person(
                 user_id, None, f"<@{user_id}>'s profile phone is not usable for SMS: {error}"
             )
+
+    async def time_zone(self, user_id: str) -> str | None:
+        """The IANA name Slack keeps for the user (`tz`), or None when it has none.
+
+        `--at` without a zone is read in it, so "09:30" is the sender's 09:30.
+        """
+        try:
+            user = await self._user(user_id)
+        except SlackApiError as error:
+            code = error.response.get("error")
+            raise LookupFailed(f"Slack did not tell me <@{user_id}>'s time zone ({code})") from None
+        if user is None:
+            return None
+        return str(user.get("tz") or "").strip() or None
+
+    async def _user(self, user_id: str) -> dict[str, Any] | None:
+        """`users.info`'s user, None for one the workspace does not have; one call per ttl
+        serves both the phone and the time zone."""
+        return await self._cached("user:" + user_id, lambda: self._load_user(user_id))
+
+    async def _load_user(self, user_id: str) -> dict[str, Any] | None:
+        try:
+            response = await self.client.users_info(user=user_id)
+        except SlackApiError as error:
+            if error.response.get("error") == "user_not_found":
+                return None
+            raise
+        return dict(response["user"])
 
     async def members(self, group_id: str) -> list[str]:
         """User IDs in a Slack user group."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.errors import SlackApiError
 
@@ -38,6 +39,18 @@ def _numbers(result: SendResult, people: dict[str, str | None]) -> str:
     return ", ".join(shown)
 
 
+def when_said(send_at: datetime, gateway: ZoneInfo | None) -> str:
+    """The send time as the sender reads it, and the gateway's wall time when that differs:
+    the gateway's is what the provider's own records will show."""
+    zone = getattr(send_at.tzinfo, "key", None) or send_at.tzname()
+    said = f"{send_at:%Y-%m-%d %H:%M} {zone}"
+    if gateway is None or gateway.key == zone:
+        return said
+    there = send_at.astimezone(gateway)
+    day = "" if there.date() == send_at.date() else f"{there:%Y-%m-%d} "
+    return f"{said} ({day}{there:%H:%M} {gateway.key}, the gateway's time)"
+
+
 def confirmation(
     result: SendResult,
     targets: list[Target],
@@ -45,6 +58,8 @@ def confirmation(
     content: str,
     *,
     send_at: datetime | None = None,
+    gateway: ZoneInfo | None = None,
+    notes: tuple[str, ...] = (),
     contacts_used: tuple[str, ...] = (),
     problems: list[str] | None = None,
 ) -> str:
@@ -60,9 +75,8 @@ def confirmation(
             f"({parts} SMS part{'s' if parts != 1 else ''} each), msgId {ids}."
         )
     if send_at:
-        lines.append(
-            f"It goes out at {send_at:%Y-%m-%d %H:%M} {send_at.tzname()} ({send_at.tzinfo})."
-        )
+        lines.append(f"It goes out at {when_said(send_at, gateway)}.")
+        lines.extend(notes)
     for batch in result.unknown:
         lines.append(
             f":warning: {len(batch.mobiles)} number(s): {batch.error}. I will not re-send "
@@ -110,17 +124,22 @@ async def deliver(
     targets: list[Target],
     *,
     send_at: datetime | None = None,
+    notes: tuple[str, ...] = (),
     contacts_used: tuple[str, ...] = (),
     problems: list[str] | None = None,
 ) -> None:
-    """Send to `targets`, post the tracked message and tell the sender how it went."""
+    """Send to `targets`, post the tracked message and tell the sender how it went.
+
+    `send_at` may be in any zone (the sender's); the gateway is told it in its own.
+    """
     signature = services.settings.sms_signature
+    gateway = services.settings.sms_gateway_timezone
     result = await send_and_store(
         services.gateway,
         services.sends,
         send,
         targets,
-        send_at,
+        send_at.astimezone(gateway) if send_at else None,
         signature=signature,
         metrics=services.metrics,
     )
@@ -147,6 +166,8 @@ async def deliver(
             where,
             content,
             send_at=send_at,
+            gateway=gateway,
+            notes=notes,
             contacts_used=contacts_used,
             problems=problems,
         )

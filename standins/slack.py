@@ -54,7 +54,7 @@ class SlackStandIn:
     calls: list[Call] = field(default_factory=list)
     messages: dict[tuple[str, str], ChannelMessage] = field(default_factory=dict)
     responses: list[dict[str, Any]] = field(default_factory=list)
-    # user id -> profile fields (real_name, phone, deleted, is_bot) for users.info
+    # user id -> profile fields (real_name, phone, deleted, is_bot, tz) for users.info
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     # user group id -> member user ids, for usergroups.users.list
     groups: dict[str, list[str]] = field(default_factory=dict)
@@ -221,6 +221,7 @@ class SlackStandIn:
                 "real_name": profile["real_name"],
                 "deleted": bool(person.get("deleted", False)),
                 "is_bot": bool(person.get("is_bot", False)),
+                **({"tz": person["tz"]} if person.get("tz") else {}),
                 "profile": profile,
             },
         }

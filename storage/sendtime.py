@@ -1,8 +1,10 @@
 """When an SMS goes out, in UTC: the moment polling, the 30-day window and page timeouts
 count from.
 
-A scheduled send keeps `send_at` as the wall time the user typed, in the gateway's zone
-(`zone`), because that is what the gateway was told and what the audit shows. Comparing
+A scheduled send keeps `send_at` as a wall time in the gateway's zone (`zone`): the user's
+`--at`, converted from their zone, because that is what the gateway was told and what the
+audit shows (the gateway's repeated hour is refused before it gets here, so the wall time
+names one instant). Comparing
 that text with UTC times would be hours off, so each send also stores `goes_out`: the same
 instant in UTC, in the format of `created`, so the two compare as text.
 """

@@ -793,3 +793,23 @@ def test_a_well_formed_send_round_trips(numbers: list[str], message: str) -> Non
         return
     assert set(request.recipients) == {n.removeprefix("+") for n in numbers}
     assert request.message == message.strip()
+
+
+def test_a_zone_written_after_at_is_the_zone_it_is_read_in() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    request = send('send +2348031000010 hi --at "2025-01-11 09:00 Europe/Berlin"')
+    assert request.send_at == datetime(2025, 1, 11, 9, 0, tzinfo=berlin)
+    assert request.at is not None and request.at.zone == berlin
+
+
+def test_without_a_zone_to_read_in_at_is_left_for_the_caller_to_place() -> None:
+    request = parse(
+        'send +2348031000010 hi --at "2025-01-11 09:00"', default_region=None, zone=None, now=NOW
+    )
+    assert isinstance(request, SendRequest)
+    assert request.send_at is None
+    assert request.at is not None and request.at.wall == datetime(2025, 1, 11, 9, 0)
+
+
+def test_words_after_an_unquoted_at_are_read_as_its_zone_not_sent_as_message() -> None:
+    assert "not a time zone I know" in error("send +2348031000010 hi --at 2025-01-11 09:00 sharp")

@@ -15,7 +15,9 @@ from slack_bolt.async_app import AsyncAck, AsyncBoltContext
 from slack_bolt.response import BoltResponse
 
 from bot.config import Settings
-from listeners.commands.grammar import UsageError, parse
+from bot.directory import Directory
+from listeners.commands.grammar import SendRequest, UsageError, parse
+from listeners.commands.sender_zone import placed
 from storage.contacts import Contacts
 
 COMMAND = "/sms"
@@ -32,6 +34,7 @@ async def read_sms_command(
     context: AsyncBoltContext,
     ack: AsyncAck,
     contacts: Contacts,
+    directory: Directory,
     settings: Settings,
     clock: Callable[[], datetime],
     next: Callable[[], Awaitable[None]],
@@ -40,14 +43,24 @@ async def read_sms_command(
         await next()
         return None
     names = await contacts.names(command.get("team_id", ""))
+    now = clock()
     try:
-        context[REQUEST] = parse(
+        request = parse(
             command.get("text", ""),
             default_region=settings.sms_default_region,
-            zone=settings.sms_gateway_timezone,
-            now=clock(),
+            zone=None,
+            now=now,
             contacts=names,
         )
+        if isinstance(request, SendRequest):
+            request = await placed(
+                request,
+                user_id=command.get("user_id", ""),
+                directory=directory,
+                settings=settings,
+                now=now,
+            )
+        context[REQUEST] = request
     except UsageError as error:
         return await ack(text=str(error))
     await next()

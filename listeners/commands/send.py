@@ -69,7 +69,9 @@ async def send_sms(
         if refused:
             await asker.tell(refused)
             return
+        # storage and the gateway keep the wall time in the gateway's zone (its `sendTime`)
         send_at = sms_request.send_at
+        there = send_at.astimezone(settings.sms_gateway_timezone) if send_at else None
         send = NewSend(
             team_id=asker.team_id,
             user_id=asker.user_id,
@@ -77,8 +79,8 @@ async def send_sms(
             kind=sms_request.kind,
             content=sms_request.message,
             sender_id=sms_request.sender_id or settings.sms_sender_id,
-            send_at=f"{send_at:%Y-%m-%d %H:%M}" if send_at else None,
-            zone=str(send_at.tzinfo) if send_at else None,
+            send_at=f"{there:%Y-%m-%d %H:%M}" if there else None,
+            zone=settings.sms_gateway_timezone.key if there else None,
         )
         await deliver(
             asker,
@@ -88,6 +90,7 @@ async def send_sms(
             send_at=send_at,
             contacts_used=sms_request.contacts,
             problems=resolved.problems,
+            notes=sms_request.schedule_notes,
         )
 
 

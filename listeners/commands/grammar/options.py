@@ -15,7 +15,7 @@ from listeners.commands.grammar.usage import MAX_SENDER_CHARS, usage
 _OPTION_AT_END = re.compile(
     r"""(?:^|\s)(?:--|—|–)(?P<name>from|at)
         (?:\s+(?:[\"“”„](?P<quoted>[^\"“”„]*)[\"“”„]
-                |(?P<datetime>\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2})
+                |(?P<datetime>\d{4}-\d{1,2}-\d{1,2}\s+\d{1,2}:\d{2}(?:\s+[A-Za-z][\w+\-/]*)?)
                 |(?P<bare>\S+)))?
         \s*\Z""",
     re.IGNORECASE | re.VERBOSE,

@@ -35,7 +35,7 @@ from listeners.commands.grammar.requests import (
     UsageError,
 )
 from listeners.commands.grammar.scanner import recipient_items, scan_recipients, token_end
-from listeners.commands.grammar.schedule import parse_at
+from listeners.commands.grammar.schedule import place, read_at
 from listeners.commands.grammar.usage import MAX_MESSAGE_CHARS, SUBCOMMANDS, usage
 from sms.phones import InvalidNumber, normalize
 
@@ -47,14 +47,16 @@ def parse(
     text: str,
     *,
     default_region: str | None,
-    zone: ZoneInfo,
+    zone: ZoneInfo | None,
     now: datetime,
     contacts: Collection[str] = (),
 ) -> Request:
     """Parse what followed `/sms`; every problem is a UsageError the user can act on.
 
     `contacts` are the workspace's saved names: the grammar needs them to tell a recipient
-    from the first word of the message.
+    from the first word of the message. `zone` reads an `--at` written without one; None
+    leaves the time unplaced (`SendRequest.at`) for a caller that must first ask Slack for
+    the sender's zone.
     """
     saved = frozenset(name.lower() for name in contacts)
     stripped = text.lstrip()
@@ -96,7 +98,7 @@ def _parse_send(
     kind: Literal["send", "page"],
     body: str,
     default_region: str | None,
-    zone: ZoneInfo,
+    zone: ZoneInfo | None,
     now: datetime,
     contacts: frozenset[str],
 ) -> SendRequest:
@@ -130,8 +132,14 @@ def _parse_send(
             f"{MAX_MESSAGE_CHARS}.",
             usage(kind),
         )
-    send_at = parse_at(at, zone, now, kind) if at is not None else None
-    return SendRequest(kind, numbers, users, groups, message, sender_id, send_at, names)
+    written = read_at(at, kind) if at is not None else None
+    reading_zone = (written.zone or zone) if written is not None else None
+    send_at, notes = None, ()
+    if written is not None and reading_zone is not None:
+        send_at, notes = place(written, reading_zone, now, kind)
+    return SendRequest(
+        kind, numbers, users, groups, message, sender_id, send_at, names, written, notes
+    )
 
 
 def _parse_contacts(

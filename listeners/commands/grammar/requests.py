@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,15 @@ class StatusRequest:
 
 
 @dataclass(frozen=True)
+class WrittenTime:
+    """`--at` as typed: a wall time, and the zone written after it (None: the sender's)."""
+
+    text: str
+    wall: datetime
+    zone: ZoneInfo | None
+
+
+@dataclass(frozen=True)
 class SendRequest:
     kind: Literal["send", "page"]
     recipients: tuple[str, ...]
@@ -35,6 +45,11 @@ class SendRequest:
     sender_id: str | None
     send_at: datetime | None
     contacts: tuple[str, ...] = ()  # saved names, lower case; their members are looked up later
+    # `--at` as written; `send_at` stays None until it is placed in a zone (reading.py does it
+    # once the sender's Slack time zone is known)
+    at: WrittenTime | None = None
+    # what the confirmation should say about how `--at` was read (a fallback zone, a DST pick)
+    schedule_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

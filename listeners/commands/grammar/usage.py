@@ -64,7 +64,8 @@ phone in their Slack profile), and saved contacts by name. \
 The message starts at the first word that is none of these; put `--` before a message that \
 starts with digits or with a contact's name: `/sms send +2348031000010 -- 2FA code 1234`.
 _Options_ go at the end: `--from` sets the sender ID (up to {MAX_SENDER_CHARS} characters), \
-`--at` schedules the send (in the bot's time zone, up to {MAX_SCHEDULE_AHEAD.days} days ahead).
+`--at` schedules the send (up to {MAX_SCHEDULE_AHEAD.days} days ahead), in your Slack time \
+zone unless you write one after it: `--at "2025-01-31 09:00 Europe/Berlin"`.
 Messages may be up to {MAX_MESSAGE_CHARS} characters."""
 
 
