@@ -318,3 +318,23 @@ def m012_orphan_index(db: Database) -> None:
     the webhook's insert of every applied or duplicate report no longer updates it."""
     db.execute("DROP INDEX idx_reports_outcome_msg_id")
     db.execute("CREATE INDEX reports_orphans ON reports (msg_id) WHERE outcome = 'orphan'")
+
+
+@migrations()
+def m013_confirmations(db: Database) -> None:
+    """`/sms send` above SMS_CONFIRM_ABOVE waits for its Send button: the request waits here,
+    and the press claims it in one commit (`state`), so two presses send once."""
+    db["confirmations"].create(
+        {
+            "id": int,
+            "team_id": str,
+            "user_id": str,
+            "channel_id": str,
+            "request": str,
+            "created": str,
+            "state": str,
+        },
+        pk="id",
+        not_null={"team_id", "user_id", "channel_id", "request", "created", "state"},
+    )
+    db["confirmations"].create_index(["created"])
