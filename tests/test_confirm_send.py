@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -152,3 +153,17 @@ async def test_the_guard_is_asked_again_when_send_is_pressed(make_system: System
     await press(system, asked, "confirm_send")
     await system.wait_for(lambda: said(system, "SMS_RATE_LIMIT=1"))
     assert len(system.gateway.sent) == 1, "only the small one"
+
+
+async def test_a_scheduled_send_whose_time_passed_while_waiting_sends_nothing(
+    make_system: SystemFactory,
+):
+    clock = ManualClock()
+    system = await make_system(clock=clock)
+    at = (clock.now() + timedelta(minutes=3)).replace(second=0, microsecond=0)
+    asked = await confirmation(system, f'send {NUMBERS} {UCS2_TEXT} --at "{at:%Y-%m-%d %H:%M}"')
+    assert f"It goes out at {at:%Y-%m-%d %H:%M} UTC" in asked["text"]
+    await clock.advance(4 * 60)
+    await press(system, asked, "confirm_send")
+    await system.wait_for(lambda: said(system, "passed while it waited for Send"))
+    assert system.gateway.requests == []
