@@ -59,6 +59,7 @@ class Served:
             "SMS_MAX_RECIPIENTS": "5000",
             "SMS_RATE_LIMIT": "1000",
             "SMS_GATEWAY_TIMEOUT": "30",
+            "SMS_CONFIRM_ABOVE": "1000000",  # the send path is measured, not its Send button
             **env,
         }
         self.process: asyncio.subprocess.Process | None = None

@@ -61,6 +61,7 @@ class Settings:
     sms_allowed_groups: frozenset[str] | None
     sms_rate_limit: int
     sms_max_recipients: int
+    sms_confirm_above: int
     sms_retention_days: int | None
     sms_alert_max_parts: int
     sms_alert_pages_per_hour: int
@@ -304,6 +305,7 @@ def _read_all(read: _Reader) -> dict[str, object]:
         sms_allowed_groups=read.get("SMS_ALLOWED_GROUPS", _slack_ids("S")),
         sms_rate_limit=read.get("SMS_RATE_LIMIT", _count, "20"),
         sms_max_recipients=read.get("SMS_MAX_RECIPIENTS", _count, "50"),
+        sms_confirm_above=read.get("SMS_CONFIRM_ABOVE", _count, "10"),
         sms_retention_days=read.get("SMS_RETENTION_DAYS", _count),
         sms_alert_max_parts=read.get("SMS_ALERT_MAX_PARTS", _alert_parts, "1"),
         sms_alert_pages_per_hour=read.get("SMS_ALERT_PAGES_PER_HOUR", _count, "6"),

@@ -95,3 +95,44 @@ def block_actions_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def ephemeral_block_actions_body(
+    blocks: list[dict[str, Any]], channel_id: str, action_id: str, user_id: str, response_url: str
+) -> str:
+    """A click on the button `action_id` of an ephemeral message (one only its reader sees).
+
+    Slack sends no `message` for an ephemeral one, only its container and the channel.
+    """
+    button: dict[str, Any] = next(
+        element
+        for block in blocks
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("action_id") == action_id
+    )
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM_ID, "domain": "demo"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A0SMSBOT",
+        "container": {
+            "type": "message",
+            "message_ts": f"{int(time.time())}.000001",
+            "channel_id": channel_id,
+            "is_ephemeral": True,
+        },
+        "channel": {"id": channel_id, "name": "general"},
+        "response_url": response_url,
+        "trigger_id": "1.2.3",
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": button.get("block_id", "b"),
+                "value": button.get("value", ""),
+                "action_ts": str(time.time()),
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})

@@ -329,3 +329,23 @@ def m013_low_balance(db: Database) -> None:
         "low INTEGER NOT NULL, said INTEGER NOT NULL, amount TEXT, changed TEXT)"
     )
     db.execute("INSERT INTO low_balance (id, low, said) VALUES (1, 0, 0)")
+
+
+@migrations()
+def m014_confirmations(db: Database) -> None:
+    """`/sms send` above SMS_CONFIRM_ABOVE waits for its Send button: the request waits here,
+    and the press claims it in one commit (`state`), so two presses send once."""
+    db["confirmations"].create(
+        {
+            "id": int,
+            "team_id": str,
+            "user_id": str,
+            "channel_id": str,
+            "request": str,
+            "created": str,
+            "state": str,
+        },
+        pk="id",
+        not_null={"team_id", "user_id", "channel_id", "request", "created", "state"},
+    )
+    db["confirmations"].create_index(["created"])

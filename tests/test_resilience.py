@@ -61,7 +61,9 @@ async def test_polling_covers_a_thousand_recipients_in_requests_of_500(
     make_system: SystemFactory,
 ):
     system = await make_system(
-        env={**POLL_FAST, "SMS_MAX_RECIPIENTS": "5000"}, push_reports=False, fail_suffixes=()
+        env={**POLL_FAST, "SMS_MAX_RECIPIENTS": "5000", "SMS_CONFIRM_ABOVE": "5000"},
+        push_reports=False,
+        fail_suffixes=(),
     )
     numbers = ",".join(f"+234803100{n:04d}" for n in range(1001))
     await system.slash(f"send {numbers} bulk")

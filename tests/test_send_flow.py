@@ -87,7 +87,9 @@ async def test_report_before_send_answer_is_kept_and_applied(make_system: System
 
 async def test_large_send_is_split_and_coalesced_into_few_updates(make_system: SystemFactory):
     system = await make_system(
-        env={"SMS_MAX_RECIPIENTS": "5000"}, report_delay=0.5, fail_suffixes=()
+        env={"SMS_MAX_RECIPIENTS": "5000", "SMS_CONFIRM_ABOVE": "5000"},
+        report_delay=0.5,
+        fail_suffixes=(),
     )
     numbers = ",".join(f"+234803100{n:04d}" for n in range(1200))
     await system.slash(f"send {numbers} maintenance tonight")

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
-from bot.config import Settings
-from bot.directory import Directory
 from bot.guard import Guard
 from bot.inflight import InFlight
-from bot.recipients import TooMany, resolve
 from bot.services import Services
 from listeners.asker import Asker, answering
 from listeners.commands.grammar import SendRequest
 from listeners.commands.reading import COMMAND, COULD_NOT_FINISH, asks_for
-from listeners.sending import deliver
-from storage import NewSend
-from storage.contacts import Contacts
+from listeners.confirming import ask, cost_of, needs_confirming
+from listeners.send_flow import checked_recipients, send_resolved
 
 
 def acknowledgement(request: SendRequest) -> str:
@@ -32,13 +28,13 @@ async def send_sms(
     respond: AsyncRespond,
     sms_request: SendRequest,
     guard: Guard,
-    directory: Directory,
-    contacts: Contacts,
-    settings: Settings,
     services: Services,
     inflight: InFlight,
 ) -> None:
-    """Refuse in the ack, or ack at once and send after: Slack waits only three seconds."""
+    """Refuse in the ack, or ack at once and send after: Slack waits only three seconds.
+
+    A send costing more than SMS_CONFIRM_ABOVE parts shows its cost and waits for Send.
+    """
     asker = Asker.of(context, respond)
     async with answering(asker, inflight, f"/sms {sms_request.kind}", COULD_NOT_FINISH):
         refused = await guard.before_sending(asker.user_id, asker.channel_id)
@@ -46,52 +42,14 @@ async def send_sms(
             await ack(text=refused)
             return
         await ack(text=acknowledgement(sms_request))
-        try:
-            resolved = await resolve(
-                numbers=sms_request.recipients,
-                users=sms_request.user_mentions,
-                groups=sms_request.group_mentions,
-                contact_names=sms_request.contacts,
-                team_id=asker.team_id,
-                directory=directory,
-                contacts=contacts,
-                most=settings.sms_max_recipients,
-            )
-        except TooMany as error:
-            await asker.tell(guard.too_many(asker.user_id, asker.channel_id, error.count))
+        resolved = await checked_recipients(asker, sms_request, services)
+        if resolved is None:
             return
-        if not resolved.targets:
-            await asker.tell(":x: Nothing was sent: " + " ".join(resolved.problems))
-            return
-        refused = await guard.after_resolving(
-            asker.user_id, asker.channel_id, len(resolved.targets)
-        )
-        if refused:
-            await asker.tell(refused)
-            return
-        # storage and the gateway keep the wall time in the gateway's zone (its `sendTime`)
-        send_at = sms_request.send_at
-        there = send_at.astimezone(settings.sms_gateway_timezone) if send_at else None
-        send = NewSend(
-            team_id=asker.team_id,
-            user_id=asker.user_id,
-            channel_id=asker.channel_id,
-            kind=sms_request.kind,
-            content=sms_request.message,
-            sender_id=sms_request.sender_id or settings.sms_sender_id,
-            send_at=f"{there:%Y-%m-%d %H:%M}" if there else None,
-            zone=settings.sms_gateway_timezone.key if there else None,
-        )
-        await deliver(
-            asker,
-            services,
-            send,
-            resolved.targets,
-            send_at=send_at,
-            contacts_used=sms_request.contacts,
-            problems=resolved.problems,
-            notes=sms_request.schedule_notes,
-        )
+        cost = cost_of(sms_request, len(resolved.targets), services.settings)
+        if needs_confirming(cost, services.settings):
+            await ask(asker, sms_request, cost, services)
+        else:
+            await send_resolved(asker, sms_request, resolved, services)
 
 
 def register(app: AsyncApp) -> None:
