@@ -183,3 +183,13 @@ async def test_a_confirmed_send_written_in_the_senders_zone_goes_out_in_the_gate
         ZoneInfo("Asia/Shanghai")
     )
     assert {body["sendTime"] for body in system.gateway.sent} == {f"{shanghai:%Y%m%d%H%M%S}"}
+
+
+async def test_the_first_answer_does_not_say_sending_when_the_numbers_already_need_asking(
+    system: LocalSystem,
+):
+    status, ack = await system.slash(f"send {NUMBERS} {UCS2_TEXT}")
+    assert status == 200
+    assert ack.startswith("Working out the cost of your SMS to"), ack
+    status, ack = await system.slash("send +2348031000010 just one")
+    assert ack == "Sending your SMS to 1 number…"

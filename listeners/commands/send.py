@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
+from bot.config import Settings
 from bot.guard import Guard
 from bot.inflight import InFlight
 from bot.services import Services
@@ -14,8 +15,12 @@ from listeners.confirming import ask, cost_of, needs_confirming
 from listeners.send_flow import checked_recipients, send_resolved
 
 
-def acknowledgement(request: SendRequest) -> str:
+def acknowledgement(request: SendRequest, settings: Settings) -> str:
+    """What the sender reads at once; a send the numbers alone make too costly to send
+    without asking is not announced as being sent."""
     verb = "Paging" if request.kind == "page" else "Sending your SMS to"
+    if needs_confirming(cost_of(request, len(request.recipients), settings), settings):
+        verb = "Working out the cost of " + ("paging" if request.kind == "page" else "your SMS to")
     if request.user_mentions or request.group_mentions or request.contacts:
         return f"{verb} {'everyone named' if request.kind == 'page' else 'the recipients'}…"
     count = len(request.recipients)
@@ -41,7 +46,7 @@ async def send_sms(
         if refused:
             await ack(text=refused)
             return
-        await ack(text=acknowledgement(sms_request))
+        await ack(text=acknowledgement(sms_request, services.settings))
         resolved = await checked_recipients(asker, sms_request, services)
         if resolved is None:
             return
