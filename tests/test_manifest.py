@@ -93,6 +93,9 @@ METHOD_SCOPES = {
     "conversations_open": ("im:write",),
     "conversations_replies": READ_SCOPES,
     "conversations_history": READ_SCOPES,
+    # modals need no scope of their own: the shortcut's trigger_id (from `commands`) opens one
+    "views_open": (),
+    "views_update": (),
 }
 
 
@@ -103,7 +106,8 @@ def _methods_called() -> set[str]:
         for path in (REPO / folder).rglob("*.py"):
             called |= set(
                 re.findall(
-                    r"\.(chat_\w+|users_\w+|usergroups_\w+|conversations_\w+)\(", path.read_text()
+                    r"\.(chat_\w+|users_\w+|usergroups_\w+|conversations_\w+|views_\w+)\(",
+                    path.read_text(),
                 )
             )
     return called
