@@ -8,7 +8,8 @@ it belongs to, because Slack shows `response_action: errors` under that field.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -154,10 +155,38 @@ class Answers:
     errors: dict[str, str] = field(default_factory=dict)
 
 
+_HANDLE = re.compile(r"(?<![^\s,])@([A-Za-z0-9][\w.\-]*)")
+
+
+def group_handles(text: str) -> list[str]:
+    """The `@handle`s written in the text, lower case: a modal's text has no mention markup."""
+    return [handle.lower() for handle in _HANDLE.findall(text)]
+
+
+def _as_mentions(text: str, handles: Mapping[str, str] | None) -> str:
+    """`@oncall` as the `<!subteam^ID>` Slack would have sent; None: any handle, for counting."""
+    unknown: list[str] = []
+
+    def mention(match: re.Match[str]) -> str:
+        handle = match[1].lower()
+        if handles is None:
+            return f"<!subteam^H{abs(hash(handle))}>"
+        if handle not in handles:
+            unknown.append("@" + match[1])
+            return match[0]
+        return f"<!subteam^{handles[handle]}>"
+
+    written = _HANDLE.sub(mention, text)
+    if unknown:
+        raise UsageError(f"No user group is called {', '.join(unknown)} here.", "")
+    return written
+
+
 def named_count(values: dict[str, Any], contacts: Collection[str], region: str | None) -> int:
     """Recipients as named so far (a group or a contact counts once until it is looked up)."""
     try:
-        numbers, users, groups, names = _others(typed(values, OTHERS), contacts, region)
+        text = _as_mentions(typed(values, OTHERS), None)
+        numbers, users, groups, names = _others(text, contacts, region)
     except UsageError:
         numbers, users, groups, names = (), (), (), ()
     return len(set(people(values)) | set(users)) + len(numbers) + len(groups) + len(names)
@@ -175,16 +204,21 @@ def _others(
     return resolve_items(items, tokens, region, True, "send")
 
 
-def read(values: dict[str, Any], contacts: Collection[str], settings: Settings) -> Answers:
-    """Every field checked, so all the problems show at once."""
+def read(
+    values: dict[str, Any],
+    contacts: Collection[str],
+    settings: Settings,
+    handles: Mapping[str, str] | None = None,
+) -> Answers:
+    """Every field checked, so all the problems show at once; `handles` are the workspace's
+    user groups (handle -> ID), needed when the recipients name one as `@handle`."""
     answers = Answers()
     errors = answers.errors
     numbers: tuple[str, ...] = ()
     users, groups, names = people(values), (), ()
     try:
-        numbers, more, groups, names = _others(
-            typed(values, OTHERS), contacts, settings.sms_default_region
-        )
+        text = _as_mentions(typed(values, OTHERS), handles or {})
+        numbers, more, groups, names = _others(text, contacts, settings.sms_default_region)
         users = tuple(dict.fromkeys(users + more))
     except UsageError as error:
         errors[OTHERS] = error.reason

@@ -64,6 +64,19 @@ class ViewsStandIn:
 
     views: dict[str, dict[str, Any]]
     typed: dict[str, dict[str, Any]]  # view id -> answers so far
+    groups: dict[str, list[str]]
+    # user group id -> handle, for usergroups.list (a group typed as `@oncall` in a modal)
+    handles: dict[str, str]
+
+    def _usergroups_list(self, params: dict[str, Any]) -> dict[str, Any]:
+        handles = getattr(self, "handles", {})
+        return {
+            "ok": True,
+            "usergroups": [
+                {"id": group_id, "handle": handles.get(group_id, group_id.lower())}
+                for group_id in self.groups
+            ],
+        }
 
     def _open_views(self) -> dict[str, dict[str, Any]]:
         if not hasattr(self, "views"):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
+from standins.slack_requests import ephemeral_block_actions_body, signed_headers
 from tests.conftest import SystemFactory
 
 BOB = {"real_name": "Bob", "phone": "+234 803 100 0011"}
@@ -151,3 +153,53 @@ async def test_typing_the_message_shows_its_parts_live(system: LocalSystem):
     await system.wait_for(lambda: len(system.slack.calls_to("views.update")) == 2)
     parts = system.slack.views[view_id]["blocks"][3]["elements"][0]["text"]
     assert "GSM-7" in parts and "155 characters left" in parts and "*1 part*" in parts
+
+
+async def test_a_group_written_as_its_handle_texts_its_members(system: LocalSystem):
+    system.slack.users["U0BOB"] = BOB
+    system.slack.groups["S0ONCALL"] = ["U0BOB"]
+    system.slack.handles = {"S0ONCALL": "oncall"}
+    view_id = await open_modal(system)
+    await type_in(system, view_id, others="@oncall, +2348031000010", message="DB down")
+    assert await submit(system, view_id) == {}
+    await system.wait_for(lambda: system.gateway.sent)
+    assert sorted(system.gateway.sent[0]["mobile"].split(",")) == [
+        "2348031000010",
+        "2348031000011",
+    ]
+
+
+async def test_an_unknown_group_handle_is_said_on_the_recipients_field(system: LocalSystem):
+    view_id = await open_modal(system)
+    await type_in(system, view_id, others="@nosuch", message="hi")
+    answer = await submit(system, view_id)
+    assert answer["errors"] == {"others": "No user group is called @nosuch here."}
+
+
+async def test_a_large_send_from_the_modal_asks_first_and_sends_on_send(
+    make_system: SystemFactory,
+):
+    system = await make_system(env={"SMS_CONFIRM_ABOVE": "1"})
+    view_id = await open_modal(system)
+    await type_in(
+        system, view_id, others="+2348031000010 +2348031000011", message="hi", channel=DEMO_CHANNEL
+    )
+    assert await submit(system, view_id) == {}
+    (asked,) = await system.wait_for(lambda: [e for e in ephemerals(system) if e.get("blocks")])
+    assert "2 SMS parts" in asked["text"] and asked["channel"] == DEMO_CHANNEL
+    assert system.gateway.requests == [], "nothing is sent before Send"
+    blocks = asked["blocks"]
+    blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
+    assert system.session is not None
+    body = ephemeral_block_actions_body(
+        blocks, DEMO_CHANNEL, "confirm_send", "U0ALICE", system.slack.new_response_url()
+    )
+    async with system.session.post(
+        system.url + "/slack/events", data=body, headers=signed_headers(SIGNING_SECRET, body)
+    ) as response:
+        assert response.status == 200
+    await system.wait_for(lambda: system.gateway.sent)
+    assert sorted(system.gateway.sent[0]["mobile"].split(",")) == [
+        "2348031000010",
+        "2348031000011",
+    ]

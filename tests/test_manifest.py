@@ -90,6 +90,7 @@ METHOD_SCOPES = {
     "chat_postEphemeral": ("chat:write",),
     "users_info": ("users:read",),
     "usergroups_users_list": ("usergroups:read",),
+    "usergroups_list": ("usergroups:read",),
     "conversations_open": ("im:write",),
     "conversations_replies": READ_SCOPES,
     "conversations_history": READ_SCOPES,

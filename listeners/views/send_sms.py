@@ -17,6 +17,7 @@ from typing import Any, cast
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.directory import LookupFailed
 from bot.inflight import InFlight
 from bot.recipients import Resolved
 from bot.services import Services
@@ -24,7 +25,16 @@ from listeners.asker import Asker, answering
 from listeners.commands.grammar import SendRequest, UsageError
 from listeners.commands.reading import COULD_NOT_FINISH
 from listeners.commands.sender_zone import placed
-from listeners.compose_form import AT, CALLBACK_ID, CHANNEL, OTHERS, channel, read
+from listeners.compose_form import (
+    AT,
+    CALLBACK_ID,
+    CHANNEL,
+    OTHERS,
+    channel,
+    group_handles,
+    read,
+    typed,
+)
 from listeners.confirming import ask, cost_of, needs_confirming
 from listeners.send_flow import checked_recipients, send_resolved
 
@@ -61,6 +71,17 @@ class Collected:
         self.said.append(text.removeprefix(":x: "))
 
 
+async def _handles(services: Services, others: str) -> dict[str, str] | str:
+    """The workspace's user groups by handle when the text names one, or why Slack did not say."""
+    if not group_handles(others):
+        return {}
+    try:
+        async with asyncio.timeout(LOOKUP_SECONDS):
+            return await services.directory.group_handles()
+    except (LookupFailed, TimeoutError, OSError) as error:
+        return str(error) or "Slack did not tell me its user groups in time; try again."
+
+
 async def _where(client: AsyncWebClient, values: dict[str, Any], user_id: str) -> tuple[str, bool]:
     chosen = channel(values)
     if chosen:
@@ -79,7 +100,12 @@ async def submit(
 ) -> None:
     values = view.get("state", {}).get("values", {})
     team_id, user_id = context.team_id or "", context.user_id or ""
-    answers = read(values, await services.contacts.names(team_id), services.settings)
+    names = await services.contacts.names(team_id)
+    handles = await _handles(services, typed(values, OTHERS))
+    if isinstance(handles, str):
+        await ack(response_action="errors", errors={OTHERS: handles})
+        return
+    answers = read(values, names, services.settings, handles)
     if answers.request is None:
         await ack(response_action="errors", errors=answers.errors)
         return
