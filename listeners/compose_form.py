@@ -24,7 +24,6 @@ from slack_sdk.models.blocks.block_elements import ConversationSelectElement
 from slack_sdk.models.views import View
 
 from bot.config import Settings
-from bot.mrkdwn import unescape
 from bot.sending import gateway_content
 from listeners.commands.grammar import MAX_MESSAGE_CHARS, MAX_SENDER_CHARS, UsageError
 from listeners.commands.grammar.members import resolve_items
@@ -224,7 +223,7 @@ def read(
         errors[OTHERS] = error.reason
     if not (numbers or users or groups or names or OTHERS in errors):
         errors[OTHERS] = "Pick people above or write who else gets it here."
-    message = unescape(typed(values, MESSAGE))
+    message = typed(values, MESSAGE)  # a modal's text comes as typed, not escaped
     if not message:
         errors[MESSAGE] = "Write the message."
     elif len(message) > MAX_MESSAGE_CHARS:

@@ -203,3 +203,15 @@ async def test_a_large_send_from_the_modal_asks_first_and_sends_on_send(
         "2348031000010",
         "2348031000011",
     ]
+
+
+async def test_a_channel_that_refuses_the_bot_gets_the_send_said_in_the_dm(system: LocalSystem):
+    system.slack.refuse["G0PRIVATE"] = "not_in_channel"
+    view_id = await open_modal(system)
+    await type_in(system, view_id, others="+2348031000010", message="hi", channel="G0PRIVATE")
+    assert await submit(system, view_id) == {}
+    said = await system.wait_for(
+        lambda: [m for m in system.slack.channel_messages("D0ALICE") if "Sent to" in m.text]
+    )
+    assert "direct messages" in said[0].text
+    assert system.gateway.sent[0]["mobile"] == "2348031000010"

@@ -11,6 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
+from listeners.compose_form import CALLBACK_ID
+
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = Path(__file__).resolve().parent / "slack_manifest_schema"
 SCHEMA_FILE = SCHEMA_DIR / "manifest.schema.1.0.0.json"
@@ -129,3 +131,10 @@ def test_schema_check_rejects_a_manifest_with_a_misspelt_key(
     broken = {**manifest, "settings": {**manifest["settings"], "socket_mode": False}}
     validator = jsonschema.validators.validator_for(schema)(schema)
     assert not validator.is_valid(broken)
+
+
+def test_the_send_an_sms_shortcut_is_global_and_named_as_its_listener(
+    manifest: dict[str, Any],
+) -> None:
+    (shortcut,) = manifest["features"]["shortcuts"]
+    assert shortcut["type"] == "global" and shortcut["callback_id"] == CALLBACK_ID

@@ -11,10 +11,12 @@ send`: guardrails, write-ahead, the tracked message in the chosen channel, the a
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Any, cast
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.directory import LookupFailed
@@ -38,6 +40,8 @@ from listeners.compose_form import (
 from listeners.confirming import ask, cost_of, needs_confirming
 from listeners.send_flow import checked_recipients, send_resolved
 
+log = logging.getLogger(__name__)
+
 # Real seconds the recipients' lookup may hold the modal open, inside Slack's three.
 LOOKUP_SECONDS = 1.5
 
@@ -45,7 +49,8 @@ LOOKUP_SECONDS = 1.5
 @dataclass
 class Privately:
     """A `respond` for a modal, which has no response_url: an ephemeral message in the
-    chosen channel, or a message in the sender's DM with the app (private already)."""
+    chosen channel, or a message in the sender's DM with the app (private already), where
+    it also goes when the channel refuses the bot, so the sender is never left unanswered."""
 
     client: AsyncWebClient
     channel_id: str
@@ -53,12 +58,17 @@ class Privately:
     direct: bool
 
     async def __call__(self, text: str = "", blocks: Any = None, **_: Any) -> None:
-        if self.direct:
-            await self.client.chat_postMessage(channel=self.channel_id, text=text, blocks=blocks)
-        else:
-            await self.client.chat_postEphemeral(
-                channel=self.channel_id, user=self.user_id, text=text, blocks=blocks
-            )
+        if not self.direct:
+            try:
+                await self.client.chat_postEphemeral(
+                    channel=self.channel_id, user=self.user_id, text=text, blocks=blocks
+                )
+                return
+            except SlackApiError as error:  # e.g. the bot is not in that channel
+                log.info("said in the DM instead: %s", error.response.get("error"))
+        opened = await self.client.conversations_open(users=self.user_id)
+        dm = str(opened["channel"]["id"])
+        await self.client.chat_postMessage(channel=dm, text=text, blocks=blocks)
 
 
 class Collected:
