@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -215,3 +216,21 @@ async def test_a_channel_that_refuses_the_bot_gets_the_send_said_in_the_dm(syste
     )
     assert "direct messages" in said[0].text
     assert system.gateway.sent[0]["mobile"] == "2348031000010"
+
+
+async def test_a_slow_slack_closes_the_modal_in_time_and_says_the_problem_after(
+    system: LocalSystem,
+):
+    system.slack.users["U0ERIN"] = NOPHONE
+    system.slack.delays["users.info"] = 3.0
+    view_id = await open_modal(system)
+    await type_in(system, view_id, people=["U0ERIN"], message="hi", channel=DEMO_CHANNEL)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await submit(system, view_id) == {}
+    assert loop.time() - started < 3.0, "answered within Slack's three seconds"
+    said = await system.wait_for(
+        lambda: [e for e in ephemerals(system) if "U0ERIN" in e["text"] or "Erin" in e["text"]]
+    )
+    assert said[0]["text"].startswith(":x: Nothing was sent")
+    assert system.gateway.requests == []

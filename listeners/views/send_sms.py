@@ -2,7 +2,7 @@
 
 Slack waits three seconds for the answer to a submission, and only that answer can keep the
 modal open with an error under a field. So the cheap checks (the fields, the time, the
-guard's) come first; then the recipients are looked up for up to `LOOKUP_SECONDS`: a person
+guard's) come first; then the recipients are looked up within `BUDGET_SECONDS`: a person
 without a phone is said on the modal when the lookup is quick, and privately after it closed
 when Slack is slow. The send itself is `checked_recipients` + `send_resolved`, like `/sms
 send`: guardrails, write-ahead, the tracked message in the chosen channel, the audit.
@@ -42,8 +42,9 @@ from listeners.send_flow import checked_recipients, send_resolved
 
 log = logging.getLogger(__name__)
 
-# Real seconds the recipients' lookup may hold the modal open, inside Slack's three.
-LOOKUP_SECONDS = 1.5
+# Real seconds from the submission that the lookups (user groups, the recipients) may hold
+# the modal open: the answer must reach Slack within its three.
+BUDGET_SECONDS = 2.4
 
 
 @dataclass
@@ -81,12 +82,16 @@ class Collected:
         self.said.append(text.removeprefix(":x: "))
 
 
-async def _handles(services: Services, others: str) -> dict[str, str] | str:
+def _left(started: float) -> float:
+    return max(0.1, BUDGET_SECONDS - (asyncio.get_running_loop().time() - started))
+
+
+async def _handles(services: Services, others: str, started: float) -> dict[str, str] | str:
     """The workspace's user groups by handle when the text names one, or why Slack did not say."""
     if not group_handles(others):
         return {}
     try:
-        async with asyncio.timeout(LOOKUP_SECONDS):
+        async with asyncio.timeout(_left(started)):
             return await services.directory.group_handles()
     except (LookupFailed, TimeoutError, OSError) as error:
         return str(error) or "Slack did not tell me its user groups in time; try again."
@@ -108,10 +113,11 @@ async def submit(
     services: Services,
     inflight: InFlight,
 ) -> None:
+    started = asyncio.get_running_loop().time()
     values = view.get("state", {}).get("values", {})
     team_id, user_id = context.team_id or "", context.user_id or ""
     names = await services.contacts.names(team_id)
-    handles = await _handles(services, typed(values, OTHERS))
+    handles = await _handles(services, typed(values, OTHERS), started)
     if isinstance(handles, str):
         await ack(response_action="errors", errors={OTHERS: handles})
         return
@@ -141,7 +147,7 @@ async def submit(
         collected = Collected()
         quiet = Asker(team_id, user_id, channel_id, cast(AsyncRespond, collected))
         lookup = asyncio.create_task(checked_recipients(quiet, request, services))
-        done, _ = await asyncio.wait({lookup}, timeout=LOOKUP_SECONDS)
+        done, _ = await asyncio.wait({lookup}, timeout=_left(started))
         if done and lookup.result() is None:
             await ack(response_action="errors", errors={OTHERS: " ".join(collected.said)})
             return
