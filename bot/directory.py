@@ -119,3 +119,20 @@ class Directory:
                 f"Slack did not tell me who is in <!subteam^{group_id}> ({code})"
             ) from None
         return [str(user) for user in response.get("users", [])]
+
+    async def group_handles(self) -> dict[str, str]:
+        """The workspace's user groups by handle (lower case, no `@`) -> group ID, for a
+        group written as `@oncall` where Slack sends no mention markup (a modal's text)."""
+        return await self._cached("handles", self._load_handles)
+
+    async def _load_handles(self) -> dict[str, str]:
+        try:
+            response = await self.client.usergroups_list()
+        except SlackApiError as error:
+            code = error.response.get("error")
+            raise LookupFailed(f"Slack did not tell me its user groups ({code})") from None
+        return {
+            str(group["handle"]).lower(): str(group["id"])
+            for group in response.get("usergroups", [])
+            if group.get("handle")
+        }

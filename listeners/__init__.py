@@ -3,8 +3,11 @@
 - `commands/`: the `/sms` slash command, one module per subcommand;
 - `actions/`: block actions, the buttons the bot puts in its messages.
 
-Shortcuts, view submissions, App Home events and workflow functions each get a sibling
-package of the same shape (`register(app)`, one small module per listener) when they come.
+- `shortcuts/`: the "Send an SMS" global shortcut, its modal and the live parts count;
+- `views/`: what that modal sends back on Send.
+
+App Home events and workflow functions each get a sibling package of the same shape
+(`register(app)`, one small module per listener) when they come.
 
 Listeners are module-level functions. A middleware puts each of the bot's services in Bolt's
 context by name (and the whole `services` for the send path, which uses most of them); Bolt
@@ -19,7 +22,7 @@ from dataclasses import fields
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.services import Services
-from listeners import actions, commands
+from listeners import actions, commands, shortcuts, views
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -36,3 +39,5 @@ def register(app: AsyncApp, services: Services) -> None:
     app.middleware(provide_services)
     commands.register(app)
     actions.register(app)
+    shortcuts.register(app)
+    views.register(app)

@@ -44,3 +44,22 @@ def segments(message: str) -> int:
             parts, used = parts + 1, 0
         used += width
     return parts
+
+
+def room_left(message: str) -> int:
+    """How many more characters fit in the message's last part (GSM-7 extension ones take two),
+    so a compose view can say how close the next part is."""
+    gsm = is_gsm7(message)
+    widths = [
+        (2 if ch in _GSM_EXTENSION else 1) if gsm else (2 if ord(ch) > 0xFFFF else 1)
+        for ch in message
+    ]
+    single, per_part = (GSM_SINGLE, GSM_PER_PART) if gsm else (UCS2_SINGLE, UCS2_PER_PART)
+    if sum(widths) <= single:
+        return single - sum(widths)
+    used = 0
+    for width in widths:
+        if used + width > per_part:
+            used = 0
+        used += width
+    return per_part - used

@@ -28,6 +28,7 @@ from standins.slack_requests import (
     slash_command_body,
     slash_command_fields,
 )
+from standins.slack_views import ViewsStandIn
 from standins.socket_mode import SocketModeStandIn
 
 BOT_USER_ID = "U0BOT"
@@ -36,7 +37,7 @@ __all__ = ["APP_TOKEN", "BOT_USER_ID", "Call", "ChannelMessage", "SlackStandIn",
 
 
 @dataclass
-class SlackStandIn:
+class SlackStandIn(ViewsStandIn):
     """Serves `/api/<method>` like slack.com and `/respond/<n>` like a response_url.
 
     Socket Mode too: `apps.connections.open` (with the app-level token) hands out a

@@ -11,6 +11,8 @@ import jsonschema
 import pytest
 import yaml
 
+from listeners.compose_form import CALLBACK_ID
+
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = Path(__file__).resolve().parent / "slack_manifest_schema"
 SCHEMA_FILE = SCHEMA_DIR / "manifest.schema.1.0.0.json"
@@ -90,9 +92,13 @@ METHOD_SCOPES = {
     "chat_postEphemeral": ("chat:write",),
     "users_info": ("users:read",),
     "usergroups_users_list": ("usergroups:read",),
+    "usergroups_list": ("usergroups:read",),
     "conversations_open": ("im:write",),
     "conversations_replies": READ_SCOPES,
     "conversations_history": READ_SCOPES,
+    # modals need no scope of their own: the shortcut's trigger_id (from `commands`) opens one
+    "views_open": (),
+    "views_update": (),
 }
 
 
@@ -103,7 +109,8 @@ def _methods_called() -> set[str]:
         for path in (REPO / folder).rglob("*.py"):
             called |= set(
                 re.findall(
-                    r"\.(chat_\w+|users_\w+|usergroups_\w+|conversations_\w+)\(", path.read_text()
+                    r"\.(chat_\w+|users_\w+|usergroups_\w+|conversations_\w+|views_\w+)\(",
+                    path.read_text(),
                 )
             )
     return called
@@ -124,3 +131,10 @@ def test_schema_check_rejects_a_manifest_with_a_misspelt_key(
     broken = {**manifest, "settings": {**manifest["settings"], "socket_mode": False}}
     validator = jsonschema.validators.validator_for(schema)(schema)
     assert not validator.is_valid(broken)
+
+
+def test_the_send_an_sms_shortcut_is_global_and_named_as_its_listener(
+    manifest: dict[str, Any],
+) -> None:
+    (shortcut,) = manifest["features"]["shortcuts"]
+    assert shortcut["type"] == "global" and shortcut["callback_id"] == CALLBACK_ID
