@@ -64,8 +64,10 @@ def parts_line(message: str, recipients: int, settings: Settings) -> str:
     return line
 
 
-def view(parts: str, channel_id: str | None = None) -> dict[str, Any]:
-    """The modal; rebuilt whole for each parts update, with the same ids so Slack keeps input."""
+def view(parts: str, channel_id: str | None = None, message: str | None = None) -> dict[str, Any]:
+    """The modal; rebuilt whole for each parts update, with the same ids so Slack keeps input.
+
+    `message` prefills the message (the "Text this message" shortcut)."""
     channel = ConversationSelectElement(
         action_id=CHANNEL,
         placeholder="Where the delivery message goes",
@@ -95,6 +97,7 @@ def view(parts: str, channel_id: str | None = None) -> dict[str, Any]:
                 action_id=MESSAGE,
                 multiline=True,
                 max_length=MAX_MESSAGE_CHARS,
+                initial_value=message[:MAX_MESSAGE_CHARS] if message else None,
                 dispatch_action_config={"trigger_actions_on": ["on_character_entered"]},
             ),
         ),

@@ -41,6 +41,27 @@ def shortcut_body(callback_id: str, user_id: str, channel_id: str | None = None)
     return urlencode({"payload": json.dumps(payload)})
 
 
+def message_shortcut_body(
+    callback_id: str, user_id: str, channel_id: str, text: str, ts: str
+) -> str:
+    """A message shortcut (`message_action`), used on a message in a channel."""
+    payload: dict[str, Any] = {
+        "type": "message_action",
+        "token": "legacy-unused",
+        "action_ts": str(time.time()),
+        "team": {"id": TEAM_ID, "domain": "demo"},
+        "user": _user(user_id),
+        "channel": {"id": channel_id, "name": "general"},
+        "is_enterprise_install": False,
+        "callback_id": callback_id,
+        "trigger_id": f"trigger.{next(_ids)}",
+        "message_ts": ts,
+        "message": {"type": "message", "user": "U0BOB", "text": text, "ts": ts},
+        "response_url": "https://hooks.slack.invalid/unused",
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
 def state_of(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
     """Slack's `view.state.values` for `answers` (block id -> text, user ids or channel id)."""
     values: dict[str, Any] = {}
@@ -94,8 +115,14 @@ class ViewsStandIn:
             return {"ok": False, "error": "invalid_trigger_id"}
         view_id = f"V{next(_ids):06d}"
         self._open_views()
-        self.typed[view_id] = {}
-        return self._draw(view_id, params.get("view"))
+        drawn = self._draw(view_id, params.get("view"))
+        # Slack's state starts from the initial values, as if typed
+        self.typed[view_id] = {
+            block["block_id"]: block["element"]["initial_value"]
+            for block in drawn["view"].get("blocks", [])
+            if block.get("element", {}).get("initial_value")
+        }
+        return drawn
 
     def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
         view_id = str(params.get("view_id", ""))
@@ -135,6 +162,21 @@ class ViewsStandIn:
         channel_id: str | None = None,
     ) -> int:
         body = shortcut_body(callback_id, user_id, channel_id)
+        return (await self._post(session, url, secret, body))[0]
+
+    async def use_message_shortcut(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        secret: str,
+        callback_id: str,
+        *,
+        text: str,
+        ts: str,
+        user_id: str = "U0ALICE",
+        channel_id: str = "C0GENERAL",
+    ) -> int:
+        body = message_shortcut_body(callback_id, user_id, channel_id, text, ts)
         return (await self._post(session, url, secret, body))[0]
 
     async def type_in(

@@ -234,3 +234,32 @@ async def test_a_slow_slack_closes_the_modal_in_time_and_says_the_problem_after(
     )
     assert said[0]["text"].startswith(":x: Nothing was sent")
     assert system.gateway.requests == []
+
+
+async def test_text_this_message_opens_the_modal_with_its_text_and_a_link_back(
+    system: LocalSystem,
+):
+    system.slack.users["U0BOB"] = BOB
+    assert system.session is not None
+    status = await system.slack.use_message_shortcut(
+        system.session,
+        system.url + "/slack/events",
+        SIGNING_SECRET,
+        "text_this_message",
+        text="DB primary down, see <https://status.example/inc/42|INC-42> &amp; <@U0CAROL|carol>",
+        ts="1764115200.001200",
+        channel_id=DEMO_CHANNEL,
+    )
+    assert status == 200
+    await system.wait_for(lambda: system.slack.calls_to("views.open"))
+    view_id = str(next(iter(system.slack.views)))
+    typed = system.slack.typed[view_id]["message"]
+    assert typed == (
+        "DB primary down, see INC-42 & @carol\n"
+        f"https://demo.slack.com/archives/{DEMO_CHANNEL}/p1764115200001200"
+    )
+    await type_in(system, view_id, people=["U0BOB"])
+    assert await submit(system, view_id) == {}
+    await system.wait_for(lambda: system.gateway.sent)
+    assert system.gateway.sent[0]["content"] == typed
+    assert system.gateway.sent[0]["mobile"] == "2348031000011"

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from listeners.compose_form import CALLBACK_ID
+from listeners.shortcuts.text_message import CALLBACK_ID as MESSAGE_SHORTCUT
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA_DIR = Path(__file__).resolve().parent / "slack_manifest_schema"
@@ -133,8 +134,8 @@ def test_schema_check_rejects_a_manifest_with_a_misspelt_key(
     assert not validator.is_valid(broken)
 
 
-def test_the_send_an_sms_shortcut_is_global_and_named_as_its_listener(
+def test_the_shortcuts_are_declared_as_their_listeners_are_named(
     manifest: dict[str, Any],
 ) -> None:
-    (shortcut,) = manifest["features"]["shortcuts"]
-    assert shortcut["type"] == "global" and shortcut["callback_id"] == CALLBACK_ID
+    declared = {s["callback_id"]: s["type"] for s in manifest["features"]["shortcuts"]}
+    assert declared == {CALLBACK_ID: "global", MESSAGE_SHORTCUT: "message"}
