@@ -15,6 +15,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -47,6 +49,16 @@ request = function()
     ["appKey"] = "{key}", ["appSecret"] = "{secret}"}}, body)
 end
 """
+
+
+async def eventually(condition: Callable[[], object], seconds: float) -> bool:
+    """Wait until `condition()` holds or `seconds` pass; whether it held."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
+    return True
 
 
 def free_port() -> int:

@@ -24,17 +24,16 @@ import asyncio
 import os
 import random
 import signal
-import socket
 import sqlite3
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
+from common import eventually, free_port  # bench/common.py, beside this script
 
 from bot.gateway import secret_digest
 from sms import phones
@@ -43,23 +42,6 @@ from standins.local import DEMO_CHANNEL, SIGNING_SECRET, wait_until_serving
 from standins.slack import SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-async def eventually(condition: Callable[[], bool], seconds: float) -> bool:
-    """Wait until `condition()` holds or `seconds` pass; whether it held."""
-    deadline = time.monotonic() + seconds
-    while True:
-        if condition():
-            return True
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Bot:

@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import aiohttp
-from common import REPO, SERVER_CORE, free_port, pin, pin_self  # bench/common.py
+from common import REPO, SERVER_CORE, eventually, free_port, pin, pin_self  # bench/common.py
 
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, wait_until_serving
@@ -76,15 +76,6 @@ class Served:
         assert self.process is not None
         self.process.terminate()
         await self.process.wait()
-
-
-async def eventually(condition, seconds: float) -> bool:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.1)
-    return True
 
 
 async def slash_answers(args: argparse.Namespace) -> None:

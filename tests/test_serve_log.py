@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -16,16 +15,10 @@ import pytest
 
 from standins.local import LocalSystem, wait_until_serving
 from standins.slack import APP_TOKEN
-from tests.cli import REPO
+from tests.cli import REPO, free_port
 from tests.conftest import SystemFactory
 
 DELIVERS = "+2348031000010"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def served(

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import socket
 import sqlite3
 import sys
 from pathlib import Path
 
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, wait_until_serving
-from tests.cli import REPO
+from tests.cli import REPO, free_port
 from tests.conftest import SystemFactory
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_sigterm_lets_a_send_in_flight_finish_and_closes_cleanly(

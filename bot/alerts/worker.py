@@ -30,7 +30,7 @@ from bot.clock import Clock
 from bot.recipients import Target, TooMany, resolve
 from bot.sending import send_and_store
 from bot.services import Services
-from storage import AlertNotices, Integration, Integrations, NewSend, StoredNotice
+from storage import Integration, NewSend, StoredNotice
 from storage.alert_groups import AlertGroup, AlertGroups, NewGroup
 
 __all__ = ["AlertWorker"]
@@ -48,8 +48,8 @@ class AlertWorker:
         self.services = services
         self.groups = AlertGroups(services.store, clock.now)
         self.clock = clock
-        self.notices = AlertNotices(services.store, clock.now)
-        self.integrations = Integrations(services.store, clock.now)
+        self.notices = services.alert_notices
+        self.integrations = services.integrations
         self.interval = 30.0
         self._tries: dict[int, int] = {}
 
