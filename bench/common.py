@@ -35,7 +35,7 @@ MOBILE_BASE = 2348030000000
 # Each request posts the next (msgId, mobile) pair, so every report changes a recipient's
 # state (DELIVRD for an `accepted` recipient) until the pairs run out and wrap around.
 LUA = """
-local i = 0
+local i = {start}
 local per_send = {per_send}
 local pairs = {pairs}
 request = function()
@@ -84,10 +84,14 @@ def need_wrk() -> None:
         sys.exit(f"{sys.argv[0]} needs wrk: apt-get install wrk")
 
 
-def lua(folder: Path, pairs: int, per_send: int, key: str, secret_digest: str) -> Path:
-    script = folder / "reports.lua"
+def lua(
+    folder: Path, pairs: int, per_send: int, key: str, secret_digest: str, start: int = 0
+) -> Path:
+    """A wrk script posting DELIVRD reports for the seeded pairs, from pair `start` on."""
+    script = folder / f"reports-{start}.lua"
     script.write_text(
         LUA.format(
+            start=start,
             per_send=per_send,
             pairs=pairs,
             mobile_base=MOBILE_BASE,
@@ -100,7 +104,7 @@ def lua(folder: Path, pairs: int, per_send: int, key: str, secret_digest: str) -
 
 
 def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
-    """Requests per second and p99 latency (ms) from wrk pinned to LOAD_CORE."""
+    """Requests per second, p99 latency (ms) and requests made, from wrk pinned to LOAD_CORE."""
     out = subprocess.run(
         [
             *pin(LOAD_CORE),
@@ -118,11 +122,21 @@ def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, flo
         check=True,
     ).stdout
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    made = re.search(r"(\d+) requests in", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)\b", out)
-    if rps is None or p99 is None or re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+    if (
+        rps is None
+        or p99 is None
+        or made is None
+        or re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    ):
         raise RuntimeError(f"wrk run failed or got errors:\n{out}")
     scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[p99.group(2)]
-    return {"rps": float(rps.group(1)), "p99_ms": float(p99.group(1)) * scale}
+    return {
+        "rps": float(rps.group(1)),
+        "p99_ms": float(p99.group(1)) * scale,
+        "requests": float(made.group(1)),
+    }
 
 
 # A history recipient's state by its position: half delivered, the rest failed, pending

@@ -42,6 +42,8 @@ from standins.local import DEMO_CHANNEL, SIGNING_SECRET, wait_until_serving
 from standins.slack import SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
+# What is left to do: reports answered but not applied, channel updates not made.
+EVERYTHING_DONE = "SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM outbox)"
 
 
 class Bot:
@@ -215,7 +217,7 @@ async def main(kills: int, sends: int, numbers: int, seed: int) -> int:
         pushing = time.monotonic() - started
 
         db = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-        await eventually(lambda: db.execute("SELECT count(*) FROM outbox").fetchone()[0] == 0, 30)
+        await eventually(lambda: db.execute(EVERYTHING_DONE).fetchone() == (0, 0), 30)
         await asyncio.sleep(1)
         stored = {row[0] for row in db.execute("SELECT desc FROM reports WHERE source = 'push'")}
         lost = answered - stored

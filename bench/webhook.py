@@ -16,11 +16,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sqlite3
+import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+import aiohttp
 from common import (  # bench/common.py, beside this script
     REPO,
     SERVER_CORE,
@@ -73,7 +77,15 @@ def bot_env(folder: Path, port: int, slack: SlackStandIn, gateway_url: str, key:
     }
 
 
-async def main(seconds: int, connections: int) -> None:
+async def pending(url: str) -> float:
+    """The bot's `smsbot_reports_pending`: reports answered and not applied yet."""
+    async with aiohttp.ClientSession() as session, session.get(url) as reply:
+        found = re.search(r"^smsbot_reports_pending ([\d.e+]+)$", await reply.text(), re.M)
+    assert found, "no smsbot_reports_pending in /metrics"
+    return float(found[1])
+
+
+async def main(seconds: int, connections: int, rounds: int) -> None:
     need_wrk()
     pin_self(0)
     folder = Path(tempfile.mkdtemp(prefix="smsbot-bench-"))
@@ -82,7 +94,6 @@ async def main(seconds: int, connections: int) -> None:
     await slack.start()
     gateway_url = await gateway.start()
     key, secret = gateway.config.app_key, gateway.config.app_secret
-    script = lua(folder, recipients, PER_SEND, key, secret_digest(secret))
     base_port, bot_port = free_port(), free_port()
     baseline = await asyncio.create_subprocess_exec(
         *[
@@ -104,16 +115,31 @@ async def main(seconds: int, connections: int) -> None:
         env=bot_env(folder, bot_port, slack, gateway_url, key, secret),
         cwd=folder,
     )
+    base_url = f"http://127.0.0.1:{base_port}/sms/reports"
+    bot_url = f"http://127.0.0.1:{bot_port}"
+    bases: list[dict[str, float]] = []
+    ours: list[dict[str, float]] = []
+    left: list[float] = []
+    drains: list[float] = []
     try:
-        await ready(f"http://127.0.0.1:{base_port}/sms/reports")
-        await ready(f"http://127.0.0.1:{bot_port}/healthz")
+        await ready(base_url)
+        await ready(f"{bot_url}/healthz")
         loop = asyncio.get_running_loop()
-        base = await loop.run_in_executor(
-            None, wrk, f"http://127.0.0.1:{base_port}/sms/reports", script, seconds, connections
-        )
-        ours = await loop.run_in_executor(
-            None, wrk, f"http://127.0.0.1:{bot_port}/sms/reports", script, seconds, connections
-        )
+        posted = 0
+        for _ in range(rounds):  # interleaved, so a noisy moment hits both sides alike
+            script = lua(folder, recipients, PER_SEND, key, secret_digest(secret), posted)
+            bases.append(
+                await loop.run_in_executor(None, wrk, base_url, script, seconds, connections)
+            )
+            ours.append(
+                await loop.run_in_executor(
+                    None, wrk, f"{bot_url}/sms/reports", script, seconds, connections
+                )
+            )
+            posted += int(ours[-1]["requests"])
+            # The bot catches up before the next round, or it would take the baseline's core.
+            left.append(await pending(f"{bot_url}/metrics"))
+            drains.append(await drain(f"{bot_url}/metrics"))
     finally:
         for process in (baseline, bot):
             process.terminate()
@@ -124,21 +150,43 @@ async def main(seconds: int, connections: int) -> None:
     stored = db.execute("SELECT count(*) FROM reports").fetchone()[0]
     delivered = db.execute("SELECT n FROM state_counts WHERE state = 'delivered'").fetchone()
     print(
-        f"wrk -t1 -c{connections} -d{seconds}s pinned to core 0; both servers pinned to core "
-        f"{SERVER_CORE}; {recipients} accepted recipients seeded"
+        f"wrk -t1 -c{connections} -d{seconds}s pinned to core 0, {rounds} rounds each side "
+        f"interleaved; both servers pinned to core {SERVER_CORE}; {recipients} accepted "
+        "recipients seeded"
     )
-    for name, figures in (
-        ("baseline (headers + JSON)", base),
+    for name, runs in (
+        ("baseline (headers + JSON)", bases),
         ("report webhook (stored, durable)", ours),
     ):
-        print(f"{name:34} {figures['rps']:8.0f} requests/s, p99 {figures['p99_ms']:.1f} ms")
-    print(f"ratio webhook / baseline: {ours['rps'] / base['rps']:.2f}")
-    print(f"reports stored: {stored}; recipients now delivered: {delivered[0] if delivered else 0}")
+        rps = " ".join(f"{run['rps']:.0f}" for run in runs)
+        p99 = " ".join(f"{run['p99_ms']:.1f}" for run in runs)
+        print(f"{name:34} {median(runs, 'rps'):8.0f} requests/s median ({rps}); p99 ms {p99}")
+    print(f"ratio webhook / baseline (medians): {median(ours, 'rps') / median(bases, 'rps'):.2f}")
+    behind = (f"{n:.0f} (applied in {s:.1f} s)" for n, s in zip(left, drains, strict=True))
+    print(f"reports left to apply when each round stopped: {', '.join(behind)}")
+    overall = posted / (rounds * seconds + sum(drains))
+    print(f"all {posted} answered and applied: {overall:.0f} reports/s, catching up included")
+    print(f"reports logged: {stored}; recipients now delivered: {delivered[0] if delivered else 0}")
+
+
+async def drain(url: str) -> float:
+    """Seconds until the bot has applied every report it answered."""
+    started = time.monotonic()
+    while await pending(url) > 0:
+        if time.monotonic() - started > 120:
+            raise RuntimeError("reports still pending 120 s after the load stopped")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+def median(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.connections))
+    asyncio.run(main(args.seconds, args.connections, args.rounds))

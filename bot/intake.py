@@ -1,9 +1,10 @@
 """The report webhook: where the gateway pushes delivery reports (gateway-api.md §5).
 
 The answer `{"code": 0}` is a promise that the report is stored, so it is sent only
-after the writer has committed. Anything else makes the gateway push the report again,
-which is what we want when we could not store it; so we never answer 500 (a crash page
-the gateway cannot read), only a JSON code.
+after the writer has committed it to the inbox (`bot/applier.py` applies it next).
+Anything else makes the gateway push the report again, which is what we want when we
+could not store it; so we never answer 500 (a crash page the gateway cannot read), only
+a JSON code.
 """
 
 from __future__ import annotations
@@ -12,74 +13,17 @@ import functools
 import hmac
 import json
 import logging
-import re
 from ipaddress import IPv4Network, IPv6Address, IPv6Network, ip_address
-from typing import Any
 
 from aiohttp import web
 
 from bot.gateway import secret_digest
 from bot.services import SERVICES
-from sms.delivery import Report
+from sms.pushed import BadReport, parse_report
 
 log = logging.getLogger(__name__)
 
 MAX_BODY = 64 * 1024
-_FIELD_MAX = 200
-_STATUS_MAX = 1000
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-class BadReport(ValueError):
-    """The body is not a report we can read; the message says which part."""
-
-
-def _text(body: dict[str, Any], name: str, required: bool) -> str:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise BadReport(f"missing field {name}")
-        return ""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise BadReport(f"field {name} must be a string")
-    text = str(value).strip()
-    if len(text) > _FIELD_MAX:
-        raise BadReport(f"field {name} is too long")
-    if _SURROGATE.search(text):
-        raise BadReport(f"field {name} is not valid Unicode text")
-    return text
-
-
-def _digits(text: str) -> bool:
-    """ASCII digits only: str.isdigit() also says yes to '²' and other digits int() refuses."""
-    return text.isascii() and text.isdigit()
-
-
-def parse_report(raw: bytes) -> Report:
-    """A Report from the pushed body, or BadReport naming what is wrong."""
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise BadReport("body is not JSON") from None
-    if not isinstance(body, dict):
-        raise BadReport("body must be a JSON object")
-    status = body.get("status")
-    if isinstance(status, str) and _digits(status.strip()) and len(status.strip()) <= 3:
-        status = int(status)
-    if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status < _STATUS_MAX:
-        raise BadReport("field status must be a small whole number")
-    mobile = _text(body, "mobile", True).lstrip("+")
-    msg_id = _text(body, "msgId", True)
-    if not _digits(mobile) or not _digits(msg_id):
-        raise BadReport("fields mobile and msgId must be digits")
-    return Report(
-        msg_id=msg_id,
-        mobile=mobile,
-        status=status,
-        error_code=_text(body, "errorCode", False),
-        desc=_text(body, "desc", False),
-        timestamp=_text(body, "timestamp", False),
-    )
 
 
 def _address_allowed(remote: str | None, allowed: tuple[IPv4Network | IPv6Network, ...]) -> bool:
@@ -145,13 +89,10 @@ async def receive_report(request: web.Request) -> web.Response:
         log.warning("report refused: %s", error)
         return _answer(1001, str(error), 400)
     try:
-        (outcome,) = await services.reports.record(
-            [(report, raw.decode("utf-8", "replace"))], "push"
-        )
+        await services.inbox.push(raw.decode("utf-8", "replace"))
     except Exception:
         log.exception("could not store report for msgId %s", report.msg_id)
         metrics.reports_rejected.labels("storage").inc()
         return _answer(9999, "could not store the report, please push it again", 503)
-    metrics.reports_received.labels("push", outcome).inc()
-    services.notifier.poke()
+    services.applier.poke()
     return web.Response(body=_STORED, content_type="application/json")

@@ -62,6 +62,11 @@ class Metrics:
         self.recipients = Gauge(
             "smsbot_recipients", "Recipients by delivery state", ["state"], registry=self.registry
         )
+        self.reports_pending = Gauge(
+            "smsbot_reports_pending",
+            "Pushed reports answered and stored, not yet applied to their recipient",
+            registry=self.registry,
+        )
         self.reports_received = Counter(
             "smsbot_reports_received",
             "Delivery reports stored, by source and what they did",
@@ -165,8 +170,9 @@ class Metrics:
     def gateway_error(self, operation: str, kind: str) -> None:
         self.gateway_errors.labels(operation, kind).inc()
 
-    def render(self, state_counts: dict[str, int]) -> bytes:
-        """The text exposition, with recipient gauges read fresh from the database."""
+    def render(self, state_counts: dict[str, int], reports_pending: int) -> bytes:
+        """The text exposition, with the gauges read fresh from the database."""
         for state in State:
             self.recipients.labels(state.value).set(state_counts.get(state.value, 0))
+        self.reports_pending.set(reports_pending)
         return generate_latest(self.registry)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from bot.applier import ReportApplier
 from bot.balance import BalanceWatch
 from bot.config import Settings
 from bot.directory import Directory
@@ -21,6 +22,7 @@ from bot.poller import Poller
 from storage import (
     AlertNotices,
     Contacts,
+    Inbox,
     Integrations,
     Outbox,
     Pages,
@@ -37,6 +39,7 @@ class Services:
     store: Store
     sends: Sends
     reports: Reports
+    inbox: Inbox  # pushed reports stored and answered, for the applier
     outbox: Outbox
     polling: Polling
     pages: Pages
@@ -54,6 +57,7 @@ class Services:
     alert_notices: AlertNotices
     alerts_wake: asyncio.Event  # set when a notice is stored; the alert worker waits on it
     low_balance: BalanceWatch  # asked to check the balance after each send
+    applier: ReportApplier  # poked when the webhook has logged a report
 
 
 SERVICES = web.AppKey("services", Services)

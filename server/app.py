@@ -25,6 +25,7 @@ from slack_sdk.signature import SignatureVerifier
 import listeners
 from bot.alerts.intake import receive_alert
 from bot.alerts.worker import AlertWorker
+from bot.applier import ReportApplier
 from bot.balance import BalanceWatch
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -45,6 +46,7 @@ from server.startup import open_store
 from storage import (
     AlertNotices,
     Contacts,
+    Inbox,
     Integrations,
     Outbox,
     Pages,
@@ -75,6 +77,7 @@ def _services(
     """Every component, wired once: the listeners and the workers share them."""
     metrics = Metrics()
     sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
+    inbox = Inbox(store)
     polling, pages = Polling(store), Pages(store)
     client = bolt.client
     pacer = Pacer(settings.sms_update_interval, clock)
@@ -128,6 +131,7 @@ def _services(
         store=store,
         sends=sends,
         reports=reports,
+        inbox=inbox,
         outbox=outbox,
         polling=polling,
         pages=pages,
@@ -152,6 +156,7 @@ def _services(
             admin_channel=settings.sms_admin_channel,
             clock=clock,
         ),
+        applier=ReportApplier(inbox, reports, notifier, metrics, clock=clock),
     )
     escalator = Escalator(
         pages,
@@ -187,6 +192,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES] = services
         app[BOLT] = bolt
         workers = [
+            clock.background(services.applier.run(), "report applier"),
             clock.background(services.notifier.run(), "notifier"),
             clock.background(services.poller.run(), "poller"),
             clock.background(escalator.run(), "escalator"),
@@ -215,7 +221,18 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
+            await _apply_left(services.applier, settings.shutdown_grace)
             await _drain(services.notifier, settings.shutdown_grace)
+
+
+async def _apply_left(applier: ReportApplier, grace: float) -> None:
+    """Reports answered just before the stop are applied now, so the last updates go out."""
+    try:
+        await asyncio.wait_for(applier.apply_all(), timeout=grace)
+    except TimeoutError:
+        log.warning("pushed reports still pending at shutdown; they are applied at the next start")
+    except Exception:
+        log.exception("applying pushed reports at shutdown failed; the next start does it")
 
 
 async def _drain(notifier: Notifier, grace: float) -> None:
@@ -256,7 +273,8 @@ async def healthz(request: web.Request) -> web.Response:
 
 async def metrics(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    body = services.metrics.render(await services.sends.state_counts())
+    counts = await services.sends.state_counts()
+    body = services.metrics.render(counts, await services.inbox.size())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -8,6 +8,7 @@ end-to-end tests both drive it, so what the demo shows is what the tests check.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -163,6 +164,20 @@ class LocalSystem:
         """The credentials the gateway puts on each pushed report (gateway-api.md §5)."""
         config = self.gateway.config
         return {"appKey": config.app_key, "appSecret": secret_digest(config.app_secret)}
+
+    async def reports_applied(self, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+        """Wait until every report the webhook answered is applied, as `/metrics` says."""
+        assert self.session is not None
+        done = re.compile(r"^smsbot_reports_pending 0\.0$", re.MULTILINE)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            async with self.session.get(self.url + "/metrics") as reply:
+                if done.search(await reply.text()):
+                    return
+            if loop.time() > deadline:
+                raise TimeoutError(f"reports still pending after {timeout}s")
+            await asyncio.sleep(0.02)
 
     async def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:  # noqa: ASYNC109
         """Poll until `condition()` is truthy; its value, or TimeoutError naming the wait."""

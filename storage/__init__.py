@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from storage.alerts import AlertNotices, Integration, Integrations, StoredNotice
 from storage.contacts import Contact, Contacts
+from storage.inbox import Inbox
 from storage.lock import DatabaseInUse
 from storage.outbox import Outbox
 from storage.pages import Pages
@@ -23,6 +24,7 @@ __all__ = [
     "Contact",
     "Contacts",
     "DatabaseInUse",
+    "Inbox",
     "Integration",
     "Integrations",
     "NewRecipient",

@@ -349,3 +349,12 @@ def m014_confirmations(db: Database) -> None:
         not_null={"team_id", "user_id", "channel_id", "request", "created", "state"},
     )
     db["confirmations"].create_index(["created"])
+
+
+@migrations()
+def m015_inbox(db: Database) -> None:
+    """Pushed reports are answered once their body is stored here, and applied after
+    (bot/applier.py); no index but the key, so storing one is the cheapest durable write."""
+    db["inbox"].create(
+        {"id": int, "received_at": str, "body": str}, pk="id", not_null={"received_at", "body"}
+    )

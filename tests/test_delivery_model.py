@@ -232,7 +232,8 @@ def model_next(current: State, incoming: State) -> State:
 
 
 async def push_report(system: LocalSystem, body: dict[str, Any]) -> None:
-    """POST one report to the bot's webhook as the gateway does; it must answer code 0."""
+    """POST one report to the bot's webhook as the gateway does; it must answer code 0, and
+    the model's next step sees the report applied."""
     assert system.session is not None and system.settings is not None
     config = system.gateway.config
     headers = {
@@ -244,6 +245,7 @@ async def push_report(system: LocalSystem, body: dict[str, Any]) -> None:
     async with system.session.post(url, json=body, headers=headers) as response:
         answer = await response.json(content_type=None)
         assert (response.status, answer) == (200, {"code": 0, "msg": "ok"}), body
+    await system.reports_applied()  # stored when answered, applied just after
 
 
 def report_body(msg_id: str, mobile: str, kind: Kind) -> dict[str, Any]:

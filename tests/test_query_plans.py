@@ -22,10 +22,17 @@ from sqlite_utils import Database
 
 from sms.delivery import State
 from storage.alert_groups import GROUP_OF_SEND_SQL, OPEN_GROUP_SQL, PAGES_SINCE_SQL, UNSAID_SQL
-from storage.outbox import ENQUEUE_SQL, PENDING_DUE_SQL, PENDING_SQL
+from storage.inbox import OLDEST_SQL
+from storage.outbox import ENQUEUE_MANY_SQL, ENQUEUE_SQL, PENDING_DUE_SQL, PENDING_SQL
 from storage.pages import DUE_ESCALATIONS_SQL
 from storage.polling import DUE_SQL, EXPIRE_RECIPIENT_SQL, EXPIRED_SQL, SCHEDULE_SQL
-from storage.reports import RECIPIENT_OF_REPORT_SQL, orphans_sql
+from storage.reports import (
+    APPLY_SQL,
+    OUTCOMES_SQL,
+    RECIPIENTS_OF_SQL,
+    TAKEN_SQL,
+    orphans_sql,
+)
 from storage.retention import PRUNABLE_SQL
 from storage.rows import SEND_RECIPIENTS_SQL, SEND_SQL
 from storage.schema import migrations
@@ -41,7 +48,13 @@ QUERIES = {
     "poller: recipients past the 30 days": EXPIRED_SQL,
     "poller: settle a recipient as unknown": EXPIRE_RECIPIENT_SQL,
     "poller: when to ask again": SCHEDULE_SQL,
-    "poller: the recipient of an answer": RECIPIENT_OF_REPORT_SQL,
+    "poller and applier: the recipients of reports": RECIPIENTS_OF_SQL,
+    "poller and applier: move recipients": APPLY_SQL,
+    "applier: the oldest stored reports": OLDEST_SQL,
+    "applier: take them from the inbox": TAKEN_SQL,
+    "orphan reconciliation: their outcomes": OUTCOMES_SQL,
+    "every change, many sends: count them": ENQUEUE_MANY_SQL[0],
+    "every change, many sends: queue them": ENQUEUE_MANY_SQL[1],
     "escalator: pages due an alert": DUE_ESCALATIONS_SQL,
     "escalator and notifier: a send": SEND_SQL,
     "escalator and notifier: a send's recipients": SEND_RECIPIENTS_SQL,

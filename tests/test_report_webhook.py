@@ -260,6 +260,7 @@ async def test_failed_report_after_delivered_does_not_change_final_state(
     await clock.advance_until(lambda: (m := tracked(quiet)) and delivered in m.text, step=0.2)
     stale = report(msg_id, status=2, error_code="UNDELIV")
     assert await post_raw(quiet, stale) == (200, {"code": 0, "msg": "ok"})
+    await quiet.reports_applied()
     assert (
         await metric(quiet, "smsbot_reports_received_total", source="push", outcome="conflict") == 1
     )
@@ -301,6 +302,7 @@ async def test_status_as_digit_string_is_read_as_number(quiet: LocalSystem) -> N
 
 async def test_report_for_unknown_msgid_is_kept_and_counted_as_orphan(quiet: LocalSystem) -> None:
     assert await post_raw(quiet, report("240924170907169917")) == (200, {"code": 0, "msg": "ok"})
+    await quiet.reports_applied()
     assert (
         await metric(quiet, "smsbot_reports_received_total", source="push", outcome="orphan") == 1
     )

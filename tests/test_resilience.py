@@ -193,6 +193,7 @@ async def test_report_webhook_takes_only_allowed_source_addresses(
         assert response.status == status
         answer = await response.json()
     assert answer["code"] == (1004 if status == 403 else 0)
+    await system.reports_applied()
     rows = sqlite3.connect(f"file:{system.database}?mode=ro", uri=True).execute(
         "SELECT count(*) FROM reports"
     )

@@ -75,7 +75,9 @@ async def push_report(system: LocalSystem, msg_id: str) -> tuple[int, Any]:
     body = {"msgId": msg_id, "mobile": DELIVERS[1:], "status": 0, "errorCode": "DELIVRD"}
     headers = {"Content-Type": "application/json;charset=utf-8", **system.report_headers()}
     async with system.session.post(system.report_url, json=body, headers=headers) as reply:
-        return reply.status, await reply.json()
+        answer = reply.status, await reply.json()
+    await system.reports_applied()  # stored when answered, applied just after
+    return answer
 
 
 def stored_reports(system: LocalSystem, msg_id: str) -> int:

@@ -1,0 +1,111 @@
+"""Applies pushed reports after the webhook has answered for them.
+
+The webhook answers `{"code": 0}` once a report's body is committed to the inbox: that is
+the promise the gateway needs. Moving the recipient, its counts, the outbox and the report
+log happens here, oldest report first, `CHUNK` at a time. While the webhook is taking a
+burst (after a bulk send), answering comes first: the applier takes one chunk per `PAUSE`,
+so the channel keeps moving while most of the one core goes to answers. Once the burst is
+over, or `CATCH_UP` reports wait, it applies what waits without pausing. A report left by
+a crash is applied at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+
+from bot.clock import Clock
+from bot.metrics import Metrics
+from bot.notifier import Notifier
+from sms.pushed import BadReport, parse_report
+from storage import Inbox, Reports
+from storage.reports import Pushed
+
+log = logging.getLogger(__name__)
+
+# Reports per transaction: large enough to share pages and the commit, small enough that
+# the webhook's own inserts never wait on the writer for more than a few milliseconds.
+CHUNK = 100
+BURST = 100  # reports stored within one PAUSE that make a burst (1000 a second)
+PAUSE = 0.1  # between chunks during a burst: still 1000 reports a second applied
+CATCH_UP = 50_000  # reports waiting (10 MB or so) beyond which the applier never pauses
+IDLE = 60.0  # a round even when nobody rang, should a poke ever be lost
+RETRY = 1.0  # after a failed round, e.g. the disk full
+
+
+class ReportApplier:
+    """The background worker that applies the reports waiting in the inbox."""
+
+    def __init__(
+        self, inbox: Inbox, reports: Reports, notifier: Notifier, metrics: Metrics, *, clock: Clock
+    ) -> None:
+        self.inbox = inbox
+        self.reports = reports
+        self.notifier = notifier
+        self.metrics = metrics
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._window = 0.0  # when the current PAUSE-long count of stored reports began
+        self._stored = 0
+        self._before = 0  # the count of the window before
+
+    def poke(self) -> None:
+        """A report was stored: apply it soon."""
+        now = time.monotonic()
+        if now - self._window > PAUSE:
+            self._before = self._stored if now - self._window < 2 * PAUSE else 0
+            self._window, self._stored = now, 0
+        self._stored += 1
+        self._wake.set()
+
+    async def run(self) -> None:
+        """The background loop; its first round applies what a previous run left."""
+        self._wake.set()
+        while True:
+            await self.clock.wait(self._wake, IDLE)
+            self._wake.clear()
+            try:
+                await self.apply_all(pause=True)
+            except Exception:
+                log.exception("applying pushed reports failed; trying again")
+                await self.clock.sleep(RETRY)
+                self._wake.set()
+
+    async def apply_all(self, *, pause: bool = False) -> int:
+        """Apply every stored report, a chunk per transaction; how many were applied.
+
+        With `pause`, during a burst each chunk is followed by `PAUSE`. The pause is real
+        time, not the bot's clock: it shares the core, it does not schedule anything."""
+        done = 0
+        while True:
+            if pause and self._burst():
+                await asyncio.sleep(PAUSE)
+            stored, waiting = await self.inbox.oldest(CHUNK)
+            if not stored:
+                return done
+            await self._apply(stored)
+            done += len(stored)
+            if len(stored) == waiting:
+                return done
+            pause = pause and waiting < CATCH_UP
+
+    def _burst(self) -> bool:
+        """Reports came at `BURST` per `PAUSE` or faster in this window or the last."""
+        if time.monotonic() - self._window > PAUSE:
+            return False
+        return max(self._stored, self._before) >= BURST
+
+    async def _apply(self, stored: list[tuple[int, str, str]]) -> None:
+        pushed: list[Pushed] = []
+        for inbox_id, received_at, body in stored:
+            try:
+                pushed.append((received_at, parse_report(body.encode()), body))
+            except BadReport as error:  # stored by a version that read it differently
+                log.warning("stored report %d dropped, unreadable now: %s", inbox_id, error)
+        outcomes = await self.reports.apply_pushed(pushed, [row[0] for row in stored])
+        for outcome, count in Counter(outcomes).items():
+            self.metrics.reports_received.labels("push", outcome).inc(count)
+        if "applied" in outcomes:
+            self.notifier.poke()
