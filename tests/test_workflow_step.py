@@ -11,13 +11,16 @@ from typing import Any
 import pytest
 import yaml
 
+from listeners.functions.send_sms import CALLBACK_ID, INPUTS
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
 from standins.slack import APP_TOKEN
 from standins.slack_functions import Execution
 from tests.conftest import SystemFactory
 
-MANIFEST = Path(__file__).resolve().parents[1] / "manifest.yml"
-DEFINITION: dict[str, Any] = yaml.safe_load(MANIFEST.read_text())["functions"]["send_sms"]
+MANIFEST: dict[str, Any] = yaml.safe_load(
+    (Path(__file__).resolve().parents[1] / "manifest.yml").read_text()
+)
+DEFINITION: dict[str, Any] = MANIFEST["functions"]["send_sms"]
 BOB = {"real_name": "Bob", "phone": "+234 803 100 0011"}
 NUMBER = "+2348031000010"
 
@@ -211,3 +214,19 @@ async def test_the_step_runs_over_socket_mode_too(make_system: SystemFactory):
     await system.wait_for(lambda: run.ended)
     assert run.outputs is not None and run.outputs["accepted"] == 1
     assert [sent["content"] for sent in system.gateway.sent] == ["hi"]
+
+
+def test_the_manifest_declares_the_step_as_its_listener_reads_it():
+    """Slack delivers only the inputs the manifest declares, under those names."""
+    assert list(MANIFEST["functions"]) == [CALLBACK_ID]
+    inputs = DEFINITION["input_parameters"]
+    assert set(inputs) == set(INPUTS.values()) | {"channel_id"}
+    assert [name for name, spec in inputs.items() if spec.get("is_required")] == ["message"]
+    assert inputs["recipients_users"]["items"]["type"] == "slack#/types/user_id"
+    assert {k: v["type"] for k, v in DEFINITION["output_parameters"].items()} == {
+        "msg_id": "string",
+        "accepted": "integer",
+    }
+    settings = MANIFEST["settings"]
+    assert "function_executed" in settings["event_subscriptions"]["bot_events"]
+    assert settings["org_deploy_enabled"] is True and settings["function_runtime"] == "remote"
