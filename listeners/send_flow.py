@@ -1,6 +1,7 @@
-"""A `SendRequest` from its recipients to the send path, for `/sms send` and its Send button.
+"""A `SendRequest` from its recipients to the send path, for `/sms send` and its Send button,
+the compose modal and the Workflow Builder step.
 
-Both run the same steps (resolve the recipients, the guard's checks that need them, then
+All run the same steps (resolve the recipients, the guard's checks that need them, then
 `listeners.sending.deliver`), so a send confirmed minutes later is checked as of the press,
 not as of the command.
 """
@@ -8,6 +9,7 @@ not as of the command.
 from __future__ import annotations
 
 from bot.recipients import Resolved, TooMany, resolve
+from bot.sending import SendResult
 from bot.services import Services
 from listeners.asker import Asker
 from listeners.commands.grammar import SendRequest
@@ -46,8 +48,9 @@ async def checked_recipients(
 
 async def send_resolved(
     asker: Asker, request: SendRequest, resolved: Resolved, services: Services
-) -> None:
-    """Write the send down, call the gateway, post the tracked message, tell the asker."""
+) -> SendResult:
+    """Write the send down, call the gateway, post the tracked message, tell the asker;
+    what the gateway answered, for a caller that reports it (the workflow step)."""
     settings = services.settings
     # storage and the gateway keep the wall time in the gateway's zone (its `sendTime`)
     send_at = request.send_at
@@ -62,7 +65,7 @@ async def send_resolved(
         send_at=f"{there:%Y-%m-%d %H:%M}" if there else None,
         zone=settings.sms_gateway_timezone.key if there else None,
     )
-    await deliver(
+    return await deliver(
         asker,
         services,
         send,

@@ -1,8 +1,8 @@
 """The one send path every Slack surface takes: send, have the tracked message posted, confirm.
 
-The slash command and the Retry button use it today; shortcuts, the compose modal and
-workflow steps are meant to, so each new surface is a new door to the same engine (the
-guard, the gateway, storage and the tracked message), not a new engine.
+The slash command, the Retry button, the compose modal (both shortcuts) and the Workflow
+Builder step use it, so each surface is a new door to the same engine (the guard, the
+gateway, storage and the tracked message), not a new engine.
 """
 
 from __future__ import annotations
@@ -127,10 +127,11 @@ async def deliver(
     notes: tuple[str, ...] = (),
     contacts_used: tuple[str, ...] = (),
     problems: list[str] | None = None,
-) -> None:
+) -> SendResult:
     """Send to `targets`, post the tracked message and tell the sender how it went.
 
-    `send_at` may be in any zone (the sender's); the gateway is told it in its own.
+    `send_at` may be in any zone (the sender's); the gateway is told it in its own. The
+    result is for callers that answer in kind as well as in words (a workflow step's outputs).
     """
     signature = services.settings.sms_signature
     gateway = services.settings.sms_gateway_timezone
@@ -148,7 +149,7 @@ async def deliver(
     if result.send_id is None:
         reasons = "; ".join(sorted({str(b.error) for b in result.rejected}))
         await asker.tell(f":x: Nothing was sent: {reasons}")
-        return
+        return result
     try:
         posted = await services.tracked.placed(result.send_id, timeout=PLACED_WAIT)
         where = (posted and posted.notice) or UPDATES_IN_CHANNEL
@@ -172,3 +173,4 @@ async def deliver(
             problems=problems,
         )
     )
+    return result

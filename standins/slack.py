@@ -22,6 +22,7 @@ from aiohttp import web
 from standins import slack_requests
 from standins.slack_channel import Call, ChannelMessage, plain
 from standins.slack_faults import Fault, take
+from standins.slack_functions import FunctionsStandIn
 from standins.slack_requests import (
     block_actions_body,
     signed_headers,
@@ -37,11 +38,11 @@ __all__ = ["APP_TOKEN", "BOT_USER_ID", "Call", "ChannelMessage", "SlackStandIn",
 
 
 @dataclass
-class SlackStandIn(ViewsStandIn):
+class SlackStandIn(ViewsStandIn, FunctionsStandIn):
     """Serves `/api/<method>` like slack.com and `/respond/<n>` like a response_url.
 
     Socket Mode too: `apps.connections.open` (with the app-level token) hands out a
-    websocket on `socket_mode` (standins/socket_mode.py).
+    websocket on `socket_mode` (standins/socket_mode.py). Steps: standins/slack_functions.py.
     """
 
     token: str = "xoxb-standin-token"
@@ -127,11 +128,11 @@ class SlackStandIn(ViewsStandIn):
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         params = await self._params(request)
-        self.calls.append(Call(method, params, self.clock()))
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        self.calls.append(Call(method, params, self.clock(), token))
         if self.delays.get(method):
             await asyncio.sleep(self.delays[method])
-        token = self.app_token if method == "apps.connections.open" else self.token
-        if request.headers.get("Authorization") != f"Bearer {token}":
+        if token not in self.tokens_for(method):
             return web.json_response({"ok": False, "error": "invalid_auth"})
         fault = take(self.fail_next.get(method, []), params)
         if fault is not None and not fault.act:

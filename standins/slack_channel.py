@@ -11,6 +11,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float  # when it arrived, on the stand-in's monotonic clock
+    token: str = ""  # the bearer token it came with (a workflow step's own, for one)
 
 
 @dataclass

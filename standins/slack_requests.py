@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 TEAM_ID = "T0DEMO"
 
 
-def signed_headers(signing_secret: str, body: str) -> dict[str, str]:
-    """Slack's v0 signature over the timestamp and body."""
+def signed_headers(
+    signing_secret: str, body: str, content_type: str = "application/x-www-form-urlencoded"
+) -> dict[str, str]:
+    """Slack's v0 signature over the timestamp and body (form-encoded, or JSON for events)."""
     timestamp = str(int(time.time()))
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body)
     return {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": signature,
     }
@@ -136,3 +138,63 @@ def ephemeral_block_actions_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def function_executed_payload(
+    callback_id: str,
+    inputs: dict[str, Any],
+    *,
+    execution_id: str,
+    bot_access_token: str,
+    definition: dict[str, Any] | None = None,
+    user_id: str | None = None,
+) -> dict[str, Any]:
+    """A workflow reaching the app's custom step: the Events API's `function_executed`.
+
+    Shaped as in Slack's docs (an `event_callback` envelope; the event carries the function
+    as declared, the step's `inputs`, its `function_execution_id` and the `bot_access_token`
+    valid for that execution). `definition` is the manifest's `functions` entry, whose
+    parameters Slack lists by name; `user_id` is for a payload that names a person (Slack's
+    documented one does not).
+    """
+    definition = definition or {}
+
+    def listed(kind: str) -> list[dict[str, Any]]:
+        return [{"name": name, **spec} for name, spec in definition.get(kind, {}).items()]
+
+    now = time.time()
+    event: dict[str, Any] = {
+        "type": "function_executed",
+        "function": {
+            "id": "Fn0SENDSMS",
+            "callback_id": callback_id,
+            "title": definition.get("title", callback_id),
+            "description": definition.get("description", ""),
+            "type": "app",
+            "input_parameters": listed("input_parameters"),
+            "output_parameters": listed("output_parameters"),
+            "app_id": "A0SMSBOT",
+            "date_created": 1764000000,
+            "date_updated": 1764000000,
+            "date_deleted": 0,
+        },
+        "inputs": inputs,
+        "function_execution_id": execution_id,
+        "workflow_execution_id": "Wx" + execution_id.removeprefix("Fx"),
+        "event_ts": f"{now:.6f}",
+        "bot_access_token": bot_access_token,
+    }
+    if user_id:
+        event["user_id"] = user_id
+    return {
+        "token": "legacy-unused",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0SMSBOT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": "Ev" + execution_id.removeprefix("Fx"),
+        "event_time": int(now),
+        "authorizations": [
+            {"team_id": TEAM_ID, "user_id": "U0BOT", "is_bot": True, "is_enterprise_install": False}
+        ],
+    }
