@@ -4,10 +4,11 @@
 - `actions/`: block actions, the buttons the bot puts in its messages.
 
 - `shortcuts/`: the "Send an SMS" global shortcut, its modal and the live parts count;
-- `views/`: what that modal sends back on Send.
+- `views/`: what that modal sends back on Send;
+- `home/`: the App Home tab (`app_home_opened`) and its Send an SMS button.
 
-App Home events and workflow functions each get a sibling package of the same shape
-(`register(app)`, one small module per listener) when they come.
+Workflow functions get a sibling package of the same shape (`register(app)`, one small
+module per listener) when they come.
 
 Listeners are module-level functions. A middleware puts each of the bot's services in Bolt's
 context by name (and the whole `services` for the send path, which uses most of them); Bolt
@@ -22,7 +23,7 @@ from dataclasses import fields
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.services import Services
-from listeners import actions, commands, shortcuts, views
+from listeners import actions, commands, home, shortcuts, views
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -41,3 +42,4 @@ def register(app: AsyncApp, services: Services) -> None:
     actions.register(app)
     shortcuts.register(app)
     views.register(app)
+    home.register(app)

@@ -32,6 +32,7 @@ from bot.directory import Directory
 from bot.escalation import Escalator
 from bot.gateway import GatewayClient
 from bot.guard import Guard
+from bot.home import HomeTabs
 from bot.inflight import InFlight
 from bot.intake import MAX_BODY, receive_report
 from bot.metrics import Metrics
@@ -56,6 +57,7 @@ from storage import (
 from storage.alert_groups import AlertGroups
 from storage.balance import LowBalance
 from storage.retention import Retention
+from storage.sent_by import SentBy
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,39 @@ def _services(
     client = bolt.client
     pacer = Pacer(settings.sms_update_interval, clock)
     wake = asyncio.Event()
+    gateway = GatewayClient(
+        settings.sms_api_url,
+        settings.sms_app_key,
+        settings.sms_app_secret,
+        session,
+        timeout=settings.sms_gateway_timeout,
+        metrics_hook=metrics.gateway_error,
+    )
+    directory = Directory(
+        client,
+        ttl=settings.slack_profile_cache_seconds,
+        default_region=settings.sms_default_region,
+        clock=clock.monotonic,
+    )
+    guard = Guard(settings, sends, directory, metrics, clock.now)
+    contacts = Contacts(store, clock.now)
+    low_balance = BalanceWatch(
+        gateway,
+        LowBalance(store, clock.now),
+        client,
+        threshold=settings.sms_low_balance,
+        admin_channel=settings.sms_admin_channel,
+        clock=clock,
+    )
+    home = HomeTabs(
+        client,
+        SentBy(store),
+        contacts,
+        guard,
+        low_balance,
+        mask=settings.sms_mask_numbers,
+        clock=clock,
+    )
     tracked = TrackedMessages(
         sends,
         outbox,
@@ -98,14 +133,7 @@ def _services(
         interval=settings.sms_update_interval,
         clock=clock,
         wake=wake,
-    )
-    gateway = GatewayClient(
-        settings.sms_api_url,
-        settings.sms_app_key,
-        settings.sms_app_secret,
-        session,
-        timeout=settings.sms_gateway_timeout,
-        metrics_hook=metrics.gateway_error,
+        shown=home.changed,
     )
     poller = Poller(
         reports,
@@ -116,12 +144,6 @@ def _services(
         after=timedelta(seconds=settings.sms_poll_after),
         interval=settings.sms_poll_interval,
         clock=clock,
-    )
-    directory = Directory(
-        client,
-        ttl=settings.slack_profile_cache_seconds,
-        default_region=settings.sms_default_region,
-        clock=clock.monotonic,
     )
     services = Services(
         settings=settings,
@@ -139,19 +161,13 @@ def _services(
         clock=clock.now,
         inflight=InFlight(),
         directory=directory,
-        contacts=Contacts(store, clock.now),
-        guard=Guard(settings, sends, directory, metrics, clock.now),
+        contacts=contacts,
+        guard=guard,
         integrations=Integrations(store, clock.now),
         alert_notices=AlertNotices(store, clock.now),
         alerts_wake=asyncio.Event(),
-        low_balance=BalanceWatch(
-            gateway,
-            LowBalance(store, clock.now),
-            client,
-            threshold=settings.sms_low_balance,
-            admin_channel=settings.sms_admin_channel,
-            clock=clock,
-        ),
+        low_balance=low_balance,
+        home=home,
     )
     escalator = Escalator(
         pages,
@@ -191,6 +207,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             clock.background(services.poller.run(), "poller"),
             clock.background(escalator.run(), "escalator"),
             clock.background(AlertWorker(services, clock=clock).run(), "alert worker"),
+            clock.background(services.home.run(), "app home"),
         ]
         if settings.sms_low_balance is not None:
             workers.append(clock.background(services.low_balance.run(), "low balance"))

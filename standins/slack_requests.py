@@ -19,12 +19,14 @@ if TYPE_CHECKING:
 TEAM_ID = "T0DEMO"
 
 
-def signed_headers(signing_secret: str, body: str) -> dict[str, str]:
+def signed_headers(
+    signing_secret: str, body: str, content_type: str = "application/x-www-form-urlencoded"
+) -> dict[str, str]:
     """Slack's v0 signature over the timestamp and body."""
     timestamp = str(int(time.time()))
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=timestamp, body=body)
     return {
-        "Content-Type": "application/x-www-form-urlencoded",
+        "Content-Type": content_type,
         "X-Slack-Request-Timestamp": timestamp,
         "X-Slack-Signature": signature,
     }
@@ -136,3 +138,46 @@ def ephemeral_block_actions_body(
         ],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def app_home_opened_fields(
+    user_id: str, *, tab: str = "home", view: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Events API's `event_callback` for a person opening the app's Home (or Messages)
+    tab; `view` is the tab as last published, which Slack includes once there is one."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": "D" + user_id[1:],
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
+    if view is not None:
+        event["view"] = view
+    now = int(time.time())
+    return {
+        "token": "legacy-unused",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0SMSBOT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": f"Ev{now}{user_id}",
+        "event_time": now,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": "U0BOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
+def app_home_opened_body(
+    user_id: str, *, tab: str = "home", view: dict[str, Any] | None = None
+) -> str:
+    """The event as Slack POSTs it over HTTP: a JSON body."""
+    return json.dumps(app_home_opened_fields(user_id, tab=tab, view=view))

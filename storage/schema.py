@@ -349,3 +349,10 @@ def m014_confirmations(db: Database) -> None:
         not_null={"team_id", "user_id", "channel_id", "request", "created", "state"},
     )
     db["confirmations"].create_index(["created"])
+
+
+@migrations()
+def m015_sends_by_sender(db: Database) -> None:
+    """App Home lists a person's latest sends, and refreshes it after each of their reports:
+    an index on the sender keeps that a look-up, however many sends others have made."""
+    db.execute("CREATE INDEX sends_by_sender ON sends (user_id, id)")
