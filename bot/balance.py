@@ -5,6 +5,9 @@ A send only asks for a check (`spent`); the check runs in this worker's own loop
 or failing balance API never holds up or fails a send. Whether the balance is below, and
 whether that was said, is kept in the database (`storage.balance`), so a restart does not
 say it again.
+
+The last figure read is kept for a minute (`latest`): App Home shows it to everyone who
+opens the tab in that minute, so opening the tab is never a gateway call each.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from bot.clock import Clock
 from bot.gateway import Balance, GatewayClient, GatewayError
 from storage.balance import LowBalance
 
-__all__ = ["CHECK_EVERY", "BalanceWatch"]
+__all__ = ["CHECK_EVERY", "FRESH", "BalanceWatch"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +33,8 @@ log = logging.getLogger(__name__)
 CHECK_EVERY = 60.0
 # How long the loop sleeps when no send asks for a check (it wakes at once when one does).
 IDLE = 3600.0
+# How long a figure read (or a failure to read one) is shown before the gateway is asked again.
+FRESH = CHECK_EVERY
 
 
 class BalanceWatch:
@@ -56,6 +61,8 @@ class BalanceWatch:
         self._sender: str | None = None  # the last person whose send asked for a check
         self._last: float | None = None  # monotonic time of the last balance call
         self._failing = False
+        self._known: tuple[Balance | None, float] | None = None  # last read, and when
+        self._reading = asyncio.Lock()
 
     def spent(self, user_id: str | None) -> None:
         """A send reached the gateway: check the balance soon. Never waits; `user_id` is
@@ -71,6 +78,20 @@ class BalanceWatch:
         if self.threshold is None or balance.amount >= self.threshold:
             return ""
         return f" :warning: below SMS_LOW_BALANCE ({self._threshold(balance)})"
+
+    async def latest(self) -> Balance | None:
+        """The balance read at most FRESH seconds ago, or read now; None when the gateway
+        could not say (remembered as long, so a failing gateway is not asked per tab)."""
+        async with self._reading:  # tabs opened together share one call
+            if self._known and self.clock.monotonic() - self._known[1] < FRESH:
+                return self._known[0]
+            try:
+                balance: Balance | None = await self.gateway.balance()
+            except GatewayError as error:
+                log.info("could not read the SMS balance for App Home: %s", error)
+                balance = None
+            self._known = (balance, self.clock.monotonic())
+            return balance
 
     async def run(self) -> None:
         """The background loop: one check per wake-up, never sooner than CHECK_EVERY after
@@ -106,6 +127,7 @@ class BalanceWatch:
             self._failing = True
             self._sender = self._sender or sender
             return
+        self._known = (balance, self.clock.monotonic())
         if self._failing:
             log.info("the SMS balance can be read again: %s", balance)
             self._failing = False

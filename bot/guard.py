@@ -93,17 +93,13 @@ class Guard:
     async def may_manage_alerts(self, user_id: str, channel_id: str) -> str | None:
         """An integration decides who monitoring texts, from this channel: whoever may send
         SMS from here may add, rotate or remove one, and nobody else."""
-        settings = self.settings
         why = (
             "Alert integrations can't be managed from this channel, since SMS can't be "
             "sent from it."
         )
         if refused := self._channel(user_id, channel_id, why):
             return refused
-        users, groups = settings.sms_allowed_users, settings.sms_allowed_groups
-        if (users is None and groups is None) or user_id in (users or ()):
-            return None
-        if groups is not None and await self._in_any(user_id, groups):
+        if await self.may_send(user_id):
             return None
         return self._refuse(
             user_id,
@@ -111,6 +107,14 @@ class Guard:
             "user",
             NOT_ALLOWED + " Alert integrations send SMS, so only those people may manage them.",
         )
+
+    async def may_send(self, user_id: str) -> bool:
+        """Whether the person is on SMS_ALLOWED_USERS or in SMS_ALLOWED_GROUPS (anyone when
+        both are unset), wherever they are: what App Home asks before showing the balance."""
+        users, groups = self.settings.sms_allowed_users, self.settings.sms_allowed_groups
+        if (users is None and groups is None) or user_id in (users or ()):
+            return True
+        return groups is not None and await self._in_any(user_id, groups)
 
     def too_many(self, user_id: str, channel_id: str, recipients: int) -> str:
         """The refusal for more recipients than SMS_MAX_RECIPIENTS."""

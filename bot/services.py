@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.directory import Directory
 from bot.gateway import GatewayClient
 from bot.guard import Guard
+from bot.home import HomeTabs
 from bot.inflight import InFlight
 from bot.metrics import Metrics
 from bot.notifier import Notifier, TrackedMessages
@@ -58,6 +59,7 @@ class Services:
     alerts_wake: asyncio.Event  # set when a notice is stored; the alert worker waits on it
     low_balance: BalanceWatch  # asked to check the balance after each send
     applier: ReportApplier  # poked when the webhook has logged a report
+    home: HomeTabs  # App Home: published when opened, refreshed as the person's sends change
 
 
 SERVICES = web.AppKey("services", Services)

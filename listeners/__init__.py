@@ -5,10 +5,8 @@
 
 - `shortcuts/`: the "Send an SMS" global shortcut, its modal and the live parts count;
 - `views/`: what that modal sends back on Send;
-- `functions/`: the "Send an SMS" Workflow Builder step (a custom step run here).
-
-App Home events get a sibling package of the same shape (`register(app)`, one small module
-per listener) when they come.
+- `functions/`: the "Send an SMS" Workflow Builder step (a custom step run here);
+- `home/`: the App Home tab (`app_home_opened`) and its Send an SMS button.
 
 Listeners are module-level functions. A middleware puts each of the bot's services in Bolt's
 context by name (and the whole `services` for the send path, which uses most of them); Bolt
@@ -23,7 +21,7 @@ from dataclasses import fields
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.services import Services
-from listeners import actions, commands, functions, shortcuts, views
+from listeners import actions, commands, functions, home, shortcuts, views
 
 
 def register(app: AsyncApp, services: Services) -> None:
@@ -43,3 +41,4 @@ def register(app: AsyncApp, services: Services) -> None:
     shortcuts.register(app)
     views.register(app)
     functions.register(app)
+    home.register(app)

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import aiohttp
 from aiohttp import web
@@ -26,37 +25,16 @@ import listeners
 from bot.alerts.intake import receive_alert
 from bot.alerts.worker import AlertWorker
 from bot.applier import ReportApplier
-from bot.balance import BalanceWatch
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.directory import Directory
-from bot.escalation import Escalator
-from bot.gateway import GatewayClient
-from bot.guard import Guard
-from bot.inflight import InFlight
 from bot.intake import MAX_BODY, receive_report
-from bot.metrics import Metrics
-from bot.notifier import Notifier, Pacer, TrackedMessages
-from bot.poller import Poller
+from bot.notifier import Notifier
 from bot.pruner import Pruner
-from bot.services import SERVICES, Services
+from bot.services import SERVICES
 from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch
 from server.startup import open_store
-from storage import (
-    AlertNotices,
-    Contacts,
-    Inbox,
-    Integrations,
-    Outbox,
-    Pages,
-    Polling,
-    Reports,
-    Sends,
-    Store,
-)
-from storage.alert_groups import AlertGroups
-from storage.balance import LowBalance
+from server.wiring import wire
 from storage.retention import Retention
 
 log = logging.getLogger(__name__)
@@ -65,110 +43,6 @@ SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 BOLT = web.AppKey("bolt", AsyncApp)
 LINK = web.AppKey("link", SlackLink)
-
-
-def _services(
-    settings: Settings,
-    clock: Clock,
-    store: Store,
-    session: aiohttp.ClientSession,
-    bolt: AsyncApp,
-) -> tuple[Services, Escalator]:
-    """Every component, wired once: the listeners and the workers share them."""
-    metrics = Metrics()
-    sends, reports, outbox = Sends(store), Reports(store), Outbox(store)
-    inbox = Inbox(store)
-    polling, pages = Polling(store), Pages(store)
-    client = bolt.client
-    pacer = Pacer(settings.sms_update_interval, clock)
-    wake = asyncio.Event()
-    tracked = TrackedMessages(
-        sends,
-        outbox,
-        client,
-        metrics,
-        pacer,
-        mask=settings.sms_mask_numbers,
-        clock=clock.now,
-        poke=wake.set,
-        alerts=AlertGroups(store, clock.now),
-    )
-    notifier = Notifier(
-        sends,
-        outbox,
-        tracked,
-        metrics,
-        interval=settings.sms_update_interval,
-        clock=clock,
-        wake=wake,
-    )
-    gateway = GatewayClient(
-        settings.sms_api_url,
-        settings.sms_app_key,
-        settings.sms_app_secret,
-        session,
-        timeout=settings.sms_gateway_timeout,
-        metrics_hook=metrics.gateway_error,
-    )
-    poller = Poller(
-        reports,
-        polling,
-        gateway,
-        notifier,
-        metrics,
-        after=timedelta(seconds=settings.sms_poll_after),
-        interval=settings.sms_poll_interval,
-        clock=clock,
-    )
-    directory = Directory(
-        client,
-        ttl=settings.slack_profile_cache_seconds,
-        default_region=settings.sms_default_region,
-        clock=clock.monotonic,
-    )
-    services = Services(
-        settings=settings,
-        store=store,
-        sends=sends,
-        reports=reports,
-        inbox=inbox,
-        outbox=outbox,
-        polling=polling,
-        pages=pages,
-        gateway=gateway,
-        tracked=tracked,
-        notifier=notifier,
-        poller=poller,
-        metrics=metrics,
-        clock=clock.now,
-        inflight=InFlight(),
-        directory=directory,
-        contacts=Contacts(store, clock.now),
-        guard=Guard(settings, sends, directory, metrics, clock.now),
-        integrations=Integrations(store, clock.now),
-        alert_notices=AlertNotices(store, clock.now),
-        alerts_wake=asyncio.Event(),
-        low_balance=BalanceWatch(
-            gateway,
-            LowBalance(store, clock.now),
-            client,
-            threshold=settings.sms_low_balance,
-            admin_channel=settings.sms_admin_channel,
-            clock=clock,
-        ),
-        applier=ReportApplier(inbox, reports, notifier, metrics, clock=clock),
-    )
-    escalator = Escalator(
-        pages,
-        client,
-        metrics,
-        pacer,
-        timeout=settings.sms_page_timeout,
-        interval=min(settings.sms_update_interval * 5, 5.0),
-        mask=settings.sms_mask_numbers,
-        clock=clock,
-    )
-    return services, escalator
 
 
 async def _components(app: web.Application) -> AsyncIterator[None]:
@@ -187,7 +61,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         opened.push_async_callback(store.close)
         session = await opened.enter_async_context(aiohttp.ClientSession())
         bolt = bolt_app(settings)
-        services, escalator = _services(settings, clock, store, session, bolt)
+        services, escalator = wire(settings, clock, store, session, bolt)
         listeners.register(bolt, services)
         app[SERVICES] = services
         app[BOLT] = bolt
@@ -197,6 +71,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             clock.background(services.poller.run(), "poller"),
             clock.background(escalator.run(), "escalator"),
             clock.background(AlertWorker(services, clock=clock).run(), "alert worker"),
+            clock.background(services.home.run(), "app home"),
         ]
         if settings.sms_low_balance is not None:
             workers.append(clock.background(services.low_balance.run(), "low balance"))

@@ -1,4 +1,5 @@
-"""A local stand-in for Slack: the Web API methods the bot calls, and the slash-command side.
+"""A local stand-in for Slack: the Web API methods the bot calls, and the slash-command side
+(modals in standins/slack_views.py, App Home in standins/slack_home.py).
 
 The demo and the tests run the real bot against it over HTTP, so everything between
 our code and the wire is exercised; only Slack itself is replaced. It records every
@@ -23,6 +24,7 @@ from standins import slack_requests
 from standins.slack_channel import Call, ChannelMessage, plain
 from standins.slack_faults import Fault, take
 from standins.slack_functions import FunctionsStandIn
+from standins.slack_home import HomeStandIn
 from standins.slack_requests import (
     block_actions_body,
     signed_headers,
@@ -38,7 +40,7 @@ __all__ = ["APP_TOKEN", "BOT_USER_ID", "Call", "ChannelMessage", "SlackStandIn",
 
 
 @dataclass
-class SlackStandIn(ViewsStandIn, FunctionsStandIn):
+class SlackStandIn(ViewsStandIn, FunctionsStandIn, HomeStandIn):
     """Serves `/api/<method>` like slack.com and `/respond/<n>` like a response_url.
 
     Socket Mode too: `apps.connections.open` (with the app-level token) hands out a

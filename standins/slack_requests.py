@@ -140,6 +140,29 @@ def ephemeral_block_actions_body(
     return urlencode({"payload": json.dumps(payload)})
 
 
+def _event_callback(event: dict[str, Any], event_id: str, event_time: int) -> dict[str, Any]:
+    """The Events API's envelope around one event, as Slack sends it to the app."""
+    return {
+        "token": "legacy-unused",
+        "team_id": TEAM_ID,
+        "api_app_id": "A0SMSBOT",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id,
+        "event_time": event_time,
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": "U0BOT",
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+    }
+
+
 def function_executed_payload(
     callback_id: str,
     inputs: dict[str, Any],
@@ -186,15 +209,29 @@ def function_executed_payload(
     }
     if user_id:
         event["user_id"] = user_id
-    return {
-        "token": "legacy-unused",
-        "team_id": TEAM_ID,
-        "api_app_id": "A0SMSBOT",
-        "event": event,
-        "type": "event_callback",
-        "event_id": "Ev" + execution_id.removeprefix("Fx"),
-        "event_time": int(now),
-        "authorizations": [
-            {"team_id": TEAM_ID, "user_id": "U0BOT", "is_bot": True, "is_enterprise_install": False}
-        ],
+    return _event_callback(event, "Ev" + execution_id.removeprefix("Fx"), int(now))
+
+
+def app_home_opened_fields(
+    user_id: str, *, tab: str = "home", view: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The Events API's `event_callback` for a person opening the app's Home (or Messages)
+    tab; `view` is the tab as last published, which Slack includes once there is one."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user_id,
+        "channel": "D" + user_id[1:],
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
     }
+    if view is not None:
+        event["view"] = view
+    now = int(time.time())
+    return _event_callback(event, f"Ev{now}{user_id}", now)
+
+
+def app_home_opened_body(
+    user_id: str, *, tab: str = "home", view: dict[str, Any] | None = None
+) -> str:
+    """The event as Slack POSTs it over HTTP: a JSON body."""
+    return json.dumps(app_home_opened_fields(user_id, tab=tab, view=view))

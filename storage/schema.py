@@ -352,7 +352,14 @@ def m014_confirmations(db: Database) -> None:
 
 
 @migrations()
-def m015_inbox(db: Database) -> None:
+def m015_sends_by_sender(db: Database) -> None:
+    """App Home lists a person's latest sends, and refreshes it after each of their reports:
+    an index on the sender keeps that a look-up, however many sends others have made."""
+    db.execute("CREATE INDEX sends_by_sender ON sends (user_id, id)")
+
+
+@migrations()
+def m016_inbox(db: Database) -> None:
     """Pushed reports are answered once their body is stored here, and applied after
     (bot/applier.py); no index but the key, so storing one is the cheapest durable write."""
     db["inbox"].create(

@@ -100,6 +100,8 @@ METHOD_SCOPES = {
     # modals need no scope of their own: the shortcut's trigger_id (from `commands`) opens one
     "views_open": (),
     "views_update": (),
+    # the Home tab: no scope either (views.publish lists none), nor its app_home_opened event
+    "views_publish": (),
 }
 
 
@@ -139,3 +141,12 @@ def test_the_shortcuts_are_declared_as_their_listeners_are_named(
 ) -> None:
     declared = {s["callback_id"]: s["type"] for s in manifest["features"]["shortcuts"]}
     assert declared == {CALLBACK_ID: "global", MESSAGE_SHORTCUT: "message"}
+
+
+def test_the_home_tab_is_on_and_its_opening_comes_to_the_bolt_events_route(
+    manifest: dict[str, Any],
+) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert "app_home_opened" in events["bot_events"]
+    assert events["request_url"] == _sms_command(manifest)["url"]

@@ -37,6 +37,7 @@ from storage.retention import PRUNABLE_SQL
 from storage.rows import SEND_RECIPIENTS_SQL, SEND_SQL
 from storage.schema import migrations
 from storage.sends import CREATED_SINCE_SQL
+from storage.sent_by import RECENT_BY_SENDER_SQL
 
 GROWING = {"sends", "recipients", "reports", "alert_groups", "alert_notes"}
 # The outbox holds one row per send whose channel message is behind, deleted once Slack has
@@ -70,6 +71,7 @@ QUERIES = {
     "alert worker: an integration's pages this hour": PAGES_SINCE_SQL,
     "notifier: an alert page's group": GROUP_OF_SEND_SQL,
     "notifier: an alert page's notes not yet said": UNSAID_SQL,
+    "App Home refresh: a person's latest sends": RECENT_BY_SENDER_SQL,
 }
 _NOT_ALIASES = {"WHERE", "JOIN", "ON", "SET", "ORDER", "GROUP", "LIMIT", "INNER", "LEFT", "CROSS"}
 

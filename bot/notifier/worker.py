@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -45,6 +46,7 @@ class Notifier:
         interval: float,
         clock: Clock,
         wake: asyncio.Event,
+        shown: Callable[[SendView], None] = lambda send: None,
     ) -> None:
         self.sends = sends
         self.outbox = outbox
@@ -54,6 +56,8 @@ class Notifier:
         self.clock = clock
         # Shared with `tracked`, whose posts ring it too.
         self._wake = wake
+        # Told of each send whose new state was taken to its channel (App Home refreshes).
+        self._shown = shown
         self._channels: dict[str, asyncio.Task[None]] = {}
         self._in_hand: dict[int, str] = {}  # send -> the channel whose task is working on it
         self._missed: set[str] = set()  # busy channels a round found more rows for
@@ -151,6 +155,7 @@ class Notifier:
                     await self.tracked.post_unposted(send)
                 else:
                     await self._bring_up_to_date(send, replace(pending, version=version))
+                self._shown(send)
             except Exception:
                 log.exception("update of send %s failed; trying again next round", seen.id)
 
