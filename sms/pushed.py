@@ -32,7 +32,7 @@ def _text(body: dict[str, Any], name: str, required: bool) -> str:
     text = str(value).strip()
     if len(text) > _FIELD_MAX:
         raise BadReport(f"field {name} is too long")
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):  # ASCII has no surrogates
         raise BadReport(f"field {name} is not valid Unicode text")
     return text
 
