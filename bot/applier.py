@@ -19,9 +19,7 @@ from collections import Counter
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notifier import Notifier
-from sms.pushed import BadReport, parse_report
-from storage import Inbox, Reports
-from storage.reports import Pushed
+from storage import Reports
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +37,8 @@ class ReportApplier:
     """The background worker that applies the reports waiting in the inbox."""
 
     def __init__(
-        self, inbox: Inbox, reports: Reports, notifier: Notifier, metrics: Metrics, *, clock: Clock
+        self, reports: Reports, notifier: Notifier, metrics: Metrics, *, clock: Clock
     ) -> None:
-        self.inbox = inbox
         self.reports = reports
         self.notifier = notifier
         self.metrics = metrics
@@ -82,12 +79,13 @@ class ReportApplier:
         while True:
             if pause and self._burst():
                 await asyncio.sleep(PAUSE)
-            stored, waiting = await self.inbox.oldest(CHUNK)
-            if not stored:
-                return done
-            await self._apply(stored)
-            done += len(stored)
-            if len(stored) == waiting:
+            outcomes, waiting = await self.reports.apply_inbox(CHUNK)
+            done += len(outcomes)
+            for outcome, count in Counter(outcomes).items():
+                self.metrics.reports_received.labels("push", outcome).inc(count)
+            if "applied" in outcomes:
+                self.notifier.poke()
+            if not waiting:
                 return done
             pause = pause and waiting < CATCH_UP
 
@@ -96,16 +94,3 @@ class ReportApplier:
         if time.monotonic() - self._window > PAUSE:
             return False
         return max(self._stored, self._before) >= BURST
-
-    async def _apply(self, stored: list[tuple[int, str, str]]) -> None:
-        pushed: list[Pushed] = []
-        for inbox_id, received_at, body in stored:
-            try:
-                pushed.append((received_at, parse_report(body.encode()), body))
-            except BadReport as error:  # stored by a version that read it differently
-                log.warning("stored report %d dropped, unreadable now: %s", inbox_id, error)
-        outcomes = await self.reports.apply_pushed(pushed, [row[0] for row in stored])
-        for outcome, count in Counter(outcomes).items():
-            self.metrics.reports_received.labels("push", outcome).inc(count)
-        if "applied" in outcomes:
-            self.notifier.poke()

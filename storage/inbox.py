@@ -20,19 +20,18 @@ from sqlite_utils import Database
 from storage.rows import iso
 from storage.store import Store
 
-__all__ = ["OLDEST_SQL", "Inbox", "Stored"]
+__all__ = ["OLDEST_SQL", "Inbox"]
 
 log = logging.getLogger(__name__)
 
 # One statement for the whole batch: see OLDEST_SQL.
 PUT_SQL = "INSERT INTO inbox (received_at, body) SELECT ?, value FROM json_each(?) ORDER BY key"
-# One row for the whole chunk: every SQLite call on the writer's and readers' threads gives
-# up the GIL and waits to get it back from a busy event loop, so a chunk is one call.
+# The oldest `limit` bodies [[id, received_at, body], …] as one row, and the newest id: read
+# by the applier's write (storage/reports.py `apply_inbox`), so no other write sees them.
 OLDEST_SQL = (
     "SELECT json_group_array(json_array(id, received_at, body)), "
     "(SELECT max(id) FROM inbox) FROM (SELECT id, received_at, body FROM inbox ORDER BY id LIMIT ?)"
 )
-Stored = tuple[int, str, str]  # inbox id, when it arrived, the body as the gateway sent it
 
 
 class Inbox:
@@ -54,17 +53,6 @@ class Inbox:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         await future
-
-    async def oldest(self, limit: int) -> tuple[list[Stored], int]:
-        """Up to `limit` stored bodies in the order they arrived, and how many are waiting
-        in all (counted from the ids, which only grow: no count of the table)."""
-
-        def read(db: Database) -> tuple[list[Stored], int]:
-            found, newest = db.conn.execute(OLDEST_SQL, [limit]).fetchone()
-            rows = [(i, received_at, body) for i, received_at, body in json.loads(found)]
-            return rows, (newest - rows[0][0] + 1) if rows else 0
-
-        return await self.store.read(read)
 
     async def size(self) -> int:
         """How many pushed reports are answered but not applied yet."""

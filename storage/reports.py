@@ -1,7 +1,7 @@
 """Delivery reports: logged with their raw body, and applied to their recipient.
 
 A polled answer is logged and applied in one commit (`Reports.record`). A pushed report was
-already stored and answered by the webhook (`storage/inbox.py`); `Reports.apply_pushed`
+already stored and answered by the webhook (`storage/inbox.py`); `Reports.apply_inbox`
 moves a chunk of them from the inbox to the log, applied, in one commit. A report for a
 msgId we do not know yet is kept as an `orphan` and applied when its send is stored
 (`apply_orphans`, called by `Sends.record`).
@@ -14,12 +14,15 @@ it back; so a batch costs a few calls, never a few per report.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from sqlite_utils import Database
 
 from sms.delivery import Outcome, Report, ReportSource, State, apply, classify, failure_reason
+from sms.pushed import BadReport, parse_report
+from storage.inbox import OLDEST_SQL
 from storage.outbox import enqueue_many
 from storage.rows import iso
 from storage.store import Store
@@ -63,6 +66,8 @@ TAKEN_SQL = "DELETE FROM inbox WHERE id IN (SELECT value FROM json_each(?))"
 
 Pushed = tuple[str, Report, str]  # when it arrived, the report, its raw body
 
+log = logging.getLogger(__name__)
+
 
 def orphans_sql(msg_ids: int) -> str:
     """The kept reports of `msg_ids` msgIds that came before their send, in arrival order."""
@@ -93,19 +98,30 @@ class Reports:
 
         return await self.store.write(write)
 
-    async def apply_pushed(self, pushed: Sequence[Pushed], taken: Sequence[int]) -> list[Outcome]:
-        """Apply the inbox's reports in arrival order, log them, and take the inbox rows
-        `taken` (theirs, and any that could not be read) out, in one commit; their outcomes."""
+    async def apply_inbox(self, limit: int) -> tuple[list[Outcome], int]:
+        """Apply the inbox's oldest `limit` reports in arrival order, log them and take them
+        out of the inbox, in one commit; their outcomes, and how many still wait."""
         now = iso(self.store.clock())
+        return await self.store.write(lambda db: apply_inbox(db, limit, now))
 
-        def write(db: Database) -> list[Outcome]:
-            found = [report for _, report, _ in pushed]
-            outcomes = _apply(db, found, ["push"] * len(found), now)
-            _log(db, pushed, "push", outcomes)
-            db.conn.execute(TAKEN_SQL, [json.dumps(list(taken))])
-            return outcomes
 
-        return await self.store.write(write)
+def apply_inbox(db: Database, limit: int, now: str) -> tuple[list[Outcome], int]:
+    """See `Reports.apply_inbox`. Read in the same transaction as the rest, so a chunk is
+    applied once even if two rounds overlap (the worker's last and the one at shutdown)."""
+    found, newest = db.conn.execute(OLDEST_SQL, [limit]).fetchone()
+    stored = json.loads(found)
+    if not stored:
+        return [], 0
+    pushed: list[Pushed] = []
+    for inbox_id, received_at, body in stored:
+        try:
+            pushed.append((received_at, parse_report(body.encode()), body))
+        except BadReport as error:  # stored by a version that read bodies differently
+            log.warning("stored report %d dropped, unreadable now: %s", inbox_id, error)
+    outcomes = _apply(db, [report for _, report, _ in pushed], ["push"] * len(pushed), now)
+    _log(db, pushed, "push", outcomes)
+    db.conn.execute(TAKEN_SQL, [json.dumps([row[0] for row in stored])])
+    return outcomes, newest - stored[-1][0]
 
 
 def _apply(
