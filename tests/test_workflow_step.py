@@ -175,6 +175,33 @@ async def test_a_named_person_outside_the_allow_list_is_refused(make_system: Sys
     assert system.gateway.requests == []
 
 
+def started_by(user_id: str) -> dict[str, Any]:
+    """The `interactivity` input as Slack fills it for a workflow a person started."""
+    return {
+        "interactivity_pointer": "13.7.8e0a7c2b",
+        "interactor": {"id": user_id, "secret": "c2VjcmV0"},
+    }
+
+
+async def test_the_person_who_started_the_workflow_is_the_sender_the_allow_list_checks(
+    make_system: SystemFactory,
+):
+    system = await make_system(env={"SMS_ALLOWED_USERS": "U0BOB"})
+    run = await run_step(
+        system, recipients_text=NUMBER, message="hi", interactivity=started_by("U0BOB")
+    )
+    assert run.outputs is not None and run.outputs["accepted"] == 1, run.error
+    assert [sent["content"] for sent in system.gateway.sent] == ["hi"]
+    # no channel_id: the tracked message went to the DM of the person who started it
+    opened = system.slack.calls_to("conversations.open")
+    assert [call.params.get("users") for call in opened] == ["U0BOB"]
+    refused = await run_step(
+        system, recipients_text=NUMBER, message="hi", interactivity=started_by("U0ALICE")
+    )
+    assert refused.error == "You are not on the list of people who may send SMS."
+    assert len(system.gateway.sent) == 1
+
+
 async def test_a_gateway_refusal_fails_the_step_with_its_reason(make_system: SystemFactory):
     system = await make_system(send_code=1004)
     run = await run_step(system, recipients_text=NUMBER, message="hi", channel_id=DEMO_CHANNEL)
@@ -220,7 +247,8 @@ def test_the_manifest_declares_the_step_as_its_listener_reads_it():
     """Slack delivers only the inputs the manifest declares, under those names."""
     assert list(MANIFEST["functions"]) == [CALLBACK_ID]
     inputs = DEFINITION["input_parameters"]
-    assert set(inputs) == set(INPUTS.values()) | {"channel_id"}
+    assert set(inputs) == set(INPUTS.values()) | {"channel_id", "interactivity"}
+    assert inputs["interactivity"]["type"] == "slack#/types/interactivity"
     assert [name for name, spec in inputs.items() if spec.get("is_required")] == ["message"]
     assert inputs["recipients_users"]["items"]["type"] == "slack#/types/user_id"
     assert {k: v["type"] for k, v in DEFINITION["output_parameters"].items()} == {

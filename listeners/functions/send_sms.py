@@ -38,7 +38,8 @@ CALLBACK_ID = "send_sms"  # the `functions` entry in manifest.yml
 INPUTS = {PEOPLE: "recipients_users", OTHERS: "recipients_text", MESSAGE: "message"}
 NOBODY_ALLOWED = (
     "The workflow names no person to send as, and only the people in SMS_ALLOWED_USERS / "
-    "SMS_ALLOWED_GROUPS may send SMS."
+    "SMS_ALLOWED_GROUPS may send SMS: give the step's Who runs it input the workflow's "
+    "interactivity."
 )
 CRASHED = (
     "smsbot could not finish this step (its log says why). The SMS may have gone out: "
@@ -111,15 +112,31 @@ def _not_sent(result: SendResult, heard: Heard) -> str:
     )
 
 
+def sender_of(context: AsyncBoltContext, inputs: dict[str, Any]) -> str:
+    """Who runs the step: the person Slack names on the event, else the interactor of the
+    step's `interactivity` input (the person whose click started the workflow: Slack fills
+    it in, the workflow's author cannot pick someone else); "" when neither says."""
+    if context.user_id:
+        return context.user_id
+    interactivity = inputs.get("interactivity")
+    interactor = interactivity.get("interactor") if isinstance(interactivity, dict) else None
+    found = interactor.get("id") if isinstance(interactor, dict) else None
+    return found if isinstance(found, str) else ""
+
+
 async def outcome(
-    context: AsyncBoltContext, inputs: dict[str, Any], client: AsyncWebClient, services: Services
+    context: AsyncBoltContext,
+    sender: str,
+    inputs: dict[str, Any],
+    client: AsyncWebClient,
+    services: Services,
 ) -> dict[str, Any] | str:
     """The step's outputs once the gateway accepted the send, or why it was not sent.
 
-    The sender is the person Slack names on the event, if any; with nobody named the guard
-    checks an empty user (see README, Workflow Builder step).
+    With no sender (`sender_of`), the guard checks an empty user (see README, Workflow
+    Builder step).
     """
-    team_id, sender = context.team_id or "", context.user_id or ""
+    team_id = context.team_id or ""
     try:
         channel_id = await _channel(inputs, sender, client)
     except SlackApiError as error:
@@ -158,16 +175,17 @@ async def send_sms(
     inflight: InFlight,
 ) -> None:
     """Run the step to its end (shutdown waits for it) and end it once, either way."""
+    sender = sender_of(context, inputs)
     with inflight.track():
         try:
-            answer = await outcome(context, inputs, client, services)
+            answer = await outcome(context, sender, inputs, client, services)
         except Exception:
             log.exception("the Send an SMS workflow step failed")
             answer = CRASHED
         if isinstance(answer, dict):
             await complete(outputs=answer)
             return
-        if not context.user_id:
+        if not sender:
             answer = answer.replace(NOT_ALLOWED, NOBODY_ALLOWED)
         log.info("Send an SMS step %s failed: %s", context.function_execution_id, answer)
         await fail(error=answer)
