@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -234,6 +234,26 @@ async def test_a_slow_slack_closes_the_modal_in_time_and_says_the_problem_after(
     )
     assert said[0]["text"].startswith(":x: Nothing was sent")
     assert system.gateway.requests == []
+
+
+async def test_slow_lookups_one_after_another_still_answer_within_slacks_three_seconds(
+    system: LocalSystem,
+):
+    """The groups, the sender's time zone and the DM each wait on Slack; together they
+    must fit the one budget, the zone falling back to the gateway's when time is short."""
+    system.slack.users["U0BOB"] = BOB
+    system.slack.groups["S0ONCALL"] = ["U0BOB"]
+    system.slack.handles = {"S0ONCALL": "oncall"}
+    system.slack.delays["usergroups.list"] = 1.9
+    system.slack.delays["users.info"] = 1.4
+    view_id = await open_modal(system)
+    when = datetime.now(UTC) + timedelta(days=2)
+    await type_in(system, view_id, others="@oncall", message="hi", at=f"{when:%Y-%m-%d} 09:00")
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    answer = await submit(system, view_id)
+    assert loop.time() - started < 3.0, "answered within Slack's three seconds"
+    assert answer == {}, answer
 
 
 async def test_text_this_message_opens_the_modal_with_its_text_and_a_link_back(

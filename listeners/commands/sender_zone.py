@@ -22,10 +22,12 @@ from listeners.commands.grammar.schedule import known_zone, place
 LOOKUP_SECONDS = 1.5
 
 
-async def sender_zone(directory: Directory, user_id: str) -> tuple[ZoneInfo | None, str]:
+async def sender_zone(
+    directory: Directory, user_id: str, within: float = LOOKUP_SECONDS
+) -> tuple[ZoneInfo | None, str]:
     """The sender's Slack time zone, or None and why there is none to use."""
     try:
-        async with asyncio.timeout(LOOKUP_SECONDS):
+        async with asyncio.timeout(within):
             name = await directory.time_zone(user_id)
     except (LookupFailed, TimeoutError, OSError):
         return None, "Slack did not tell me your time zone"
@@ -44,8 +46,12 @@ async def placed(
     directory: Directory,
     settings: Settings,
     now: datetime,
+    within: float = LOOKUP_SECONDS,
 ) -> SendRequest:
-    """The request with `send_at` set from `at`; a UsageError when that time can't be sent."""
+    """The request with `send_at` set from `at`; a UsageError when that time can't be sent.
+
+    The sender's zone is asked of Slack for at most `within` seconds (less than
+    LOOKUP_SECONDS when the caller's own answer is due sooner, as the modal's is)."""
     at = request.at
     if at is None:
         return request
@@ -54,7 +60,7 @@ async def placed(
     if at.zone is not None:
         zone, read_as = at.zone, f"{at.zone.key} time, as written"
     else:
-        found, why = await sender_zone(directory, user_id)
+        found, why = await sender_zone(directory, user_id, min(within, LOOKUP_SECONDS))
         if found is not None:
             zone, read_as = found, f"{found.key} time, your Slack time zone"
         else:

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # Real seconds from the submission that the lookups (user groups, the recipients) may hold
 # the modal open: the answer must reach Slack within its three.
 BUDGET_SECONDS = 2.4
+NO_DM = "Slack did not open our direct messages in time: pick a channel for the updates."
 
 
 @dataclass
@@ -132,11 +133,17 @@ async def submit(
             directory=services.directory,
             settings=services.settings,
             now=services.clock(),
+            within=_left(started),
         )
     except UsageError as error:
         await ack(response_action="errors", errors={AT: error.reason.replace("`--at ", "`")})
         return
-    channel_id, direct = await _where(client, values, user_id)
+    try:
+        async with asyncio.timeout(_left(started)):
+            channel_id, direct = await _where(client, values, user_id)
+    except (SlackApiError, TimeoutError, OSError):
+        await ack(response_action="errors", errors={CHANNEL: NO_DM})
+        return
     refused = await services.guard.before_sending(user_id, channel_id)
     if refused:
         await ack(response_action="errors", errors={CHANNEL: refused})
