@@ -109,22 +109,25 @@ def _more_line(rest: Sequence[Recipient]) -> str:
     return f"…and {len(rest)} more ({parts})"
 
 
-def _named(send: SendView) -> str:
-    """`<@U1>, <@U2> and 2 numbers`: the people paged, by name where Slack knows them."""
+def named(send: SendView, shown: int = 20) -> str:
+    """`<@U1>, <@U2> and 2 numbers`: the people texted by name where Slack knows them (the
+    first `shown`), the numbers counted; "nobody" for a send to no one."""
     people = list(dict.fromkeys(r.slack_user for r in send.recipients if r.slack_user))
     numbers = sum(1 for r in send.recipients if not r.slack_user)
-    parts = [f"<@{user}>" for user in people[:20]]
-    if len(people) > 20:
-        parts.append(f"{len(people) - 20} more people")
+    parts = [f"<@{user}>" for user in people[:shown]]
+    if len(people) > shown:
+        parts.append(f"{len(people) - shown} more people")
     if numbers:
         parts.append(f"{numbers} number{'s' if numbers != 1 else ''}")
+    if not parts:
+        return "nobody"
     return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
 
 
 def _headline(send: SendView) -> str:
     count = len(send.recipients)
     if send.kind == "page":
-        line = f":rotating_light: <@{send.user_id}> paged {_named(send)}"
+        line = f":rotating_light: <@{send.user_id}> paged {named(send)}"
     else:
         line = f"<@{send.user_id}> texted {count} recipient{'s' if count != 1 else ''}"
     if send.sender_id:

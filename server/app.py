@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 
 import aiohttp
 from aiohttp import web
@@ -24,11 +24,9 @@ from slack_sdk.signature import SignatureVerifier
 import listeners
 from bot.alerts.intake import receive_alert
 from bot.alerts.worker import AlertWorker
-from bot.applier import ReportApplier
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.intake import MAX_BODY, receive_report
-from bot.notifier import Notifier
 from bot.pruner import Pruner
 from bot.services import SERVICES
 from server.link import SlackLink
@@ -96,28 +94,20 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            await _apply_left(services.applier, settings.shutdown_grace)
-            await _drain(services.notifier, settings.shutdown_grace)
+            grace = settings.shutdown_grace
+            await _last_chance(services.applier.apply_all(), grace, "applying pushed reports")
+            await _last_chance(services.notifier.drain(), grace, "the outbox's Slack updates")
 
 
-async def _apply_left(applier: ReportApplier, grace: float) -> None:
-    """Reports answered just before the stop are applied now, so the last updates go out."""
+async def _last_chance(work: Awaitable[object], grace: float, what: str) -> None:
+    """Before the database closes: `what` gets `grace` seconds, and the next start does
+    whatever it leaves (reports still in the inbox, updates still in the outbox)."""
     try:
-        await asyncio.wait_for(applier.apply_all(), timeout=grace)
+        await asyncio.wait_for(work, timeout=grace)
     except TimeoutError:
-        log.warning("pushed reports still pending at shutdown; they are applied at the next start")
+        log.warning("%s not finished at shutdown; the next start does the rest", what)
     except Exception:
-        log.exception("applying pushed reports at shutdown failed; the next start does it")
-
-
-async def _drain(notifier: Notifier, grace: float) -> None:
-    """The outbox's last chance to reach Slack before the database closes."""
-    try:
-        await asyncio.wait_for(notifier.drain(), timeout=grace)
-    except TimeoutError:
-        log.warning("outbox not drained at shutdown; it resumes at the next start")
-    except Exception:
-        log.exception("outbox drain at shutdown failed; it resumes at the next start")
+        log.exception("%s failed at shutdown; the next start does the rest", what)
 
 
 async def slack_events(request: web.Request) -> web.StreamResponse:

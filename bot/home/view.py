@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.mrkdwn import escape
-from bot.render import counts_in_words
+from bot.render import counts_in_words, named
 from storage import Contact, SendView
 
 SEND_BUTTON = "home_send_sms"
@@ -40,20 +40,6 @@ def _when(send: SendView) -> str:
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
-def _to_whom(send: SendView) -> str:
-    """`<@U1>, <@U2> and 3 numbers`: people by name (the first three), numbers counted."""
-    people = list(dict.fromkeys(r.slack_user for r in send.recipients if r.slack_user))
-    numbers = sum(1 for r in send.recipients if not r.slack_user)
-    parts = [f"<@{user}>" for user in people[:3]]
-    if len(people) > 3:
-        parts.append(f"{len(people) - 3} more people")
-    if numbers:
-        parts.append(f"{numbers} number{'s' if numbers != 1 else ''}")
-    if not parts:
-        return "nobody"
-    return ", ".join(parts[:-1]) + " and " + parts[-1] if len(parts) > 1 else parts[0]
-
-
 def _start(content: str) -> str:
     line = " ".join(content.split())
     return escape(line if len(line) <= MESSAGE_START else line[: MESSAGE_START - 1] + "…")
@@ -61,7 +47,7 @@ def _start(content: str) -> str:
 
 def send_block(send: SendView) -> SectionBlock:
     verb = "paged" if send.kind == "page" else "texted"
-    head = f"*{_when(send)}* · {verb} {_to_whom(send)}"
+    head = f"*{_when(send)}* · {verb} {named(send, shown=3)}"
     if send.send_at:
         head += f" · scheduled for {escape(send.send_at)} ({escape(send.zone or '')})"
     text = f"{head}\n> {_start(send.content)}\n{counts_in_words(send.recipients)}"
