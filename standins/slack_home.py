@@ -15,6 +15,7 @@ from standins.slack_requests import (
     TEAM_ID,
     app_home_opened_body,
     app_home_opened_fields,
+    button_click,
     signed_headers,
 )
 
@@ -78,33 +79,14 @@ class HomeStandIn:
     ) -> int:
         """Press a button on the person's Home tab, as Slack posts a block_actions payload."""
         home = self.homes[user_id]
-        block, button = next(
-            (block, element)
-            for block in home["blocks"]
-            if block.get("type") == "actions"
-            for element in block["elements"]
-            if element.get("action_id") == action_id
+        payload = button_click(
+            home["blocks"],
+            action_id,
+            user_id,
+            container={"type": "view", "view_id": home["id"]},
+            trigger_id=f"trigger.home{next(_ids)}",
+            view=home,
         )
-        payload = {
-            "type": "block_actions",
-            "team": {"id": TEAM_ID, "domain": "demo"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
-            "api_app_id": "A0SMSBOT",
-            "token": "legacy-unused",
-            "container": {"type": "view", "view_id": home["id"]},
-            "trigger_id": f"trigger.home{next(_ids)}",
-            "view": home,
-            "actions": [
-                {
-                    "type": "button",
-                    "action_id": action_id,
-                    "block_id": block.get("block_id", "b"),
-                    "text": button.get("text"),
-                    "value": button.get("value", ""),
-                    "action_ts": str(time.time()),
-                }
-            ],
-        }
         body = urlencode({"payload": json.dumps(payload)})
         async with session.post(url, data=body, headers=signed_headers(secret, body)) as answer:
             return answer.status

@@ -60,42 +60,57 @@ def slash_command_body(
     )
 
 
-def block_actions_body(
-    message: ChannelMessage, action_id: str, user_id: str, response_url: str
-) -> str:
-    """A click on the button `action_id` of `message`."""
-    button: dict[str, Any] = next(
-        element
-        for block in message.blocks
+def button_click(
+    blocks: list[dict[str, Any]], action_id: str, user_id: str, **where: Any
+) -> dict[str, Any]:
+    """A `block_actions` payload for a click on the button `action_id` among `blocks`;
+    `where` is where the button was (container, channel, message or view, response_url…)."""
+    block, button = next(
+        (block, element)
+        for block in blocks
         if block.get("type") == "actions"
         for element in block["elements"]
         if element.get("action_id") == action_id
     )
-    payload = {
+    return {
         "type": "block_actions",
         "team": {"id": TEAM_ID, "domain": "demo"},
         "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
         "api_app_id": "A0SMSBOT",
-        "container": {
-            "type": "message",
-            "message_ts": message.ts,
-            "channel_id": message.channel,
-            "is_ephemeral": False,
-        },
-        "channel": {"id": message.channel, "name": "general"},
-        "message": {"ts": message.ts, "text": message.text, "blocks": message.blocks},
-        "response_url": response_url,
-        "trigger_id": "1.2.3",
+        "token": "legacy-unused",
+        **where,
         "actions": [
             {
                 "type": "button",
                 "action_id": action_id,
-                "block_id": "b",
+                "block_id": block.get("block_id", "b"),
+                "text": button.get("text"),
                 "value": button.get("value", ""),
                 "action_ts": str(time.time()),
             }
         ],
     }
+
+
+def block_actions_body(
+    message: ChannelMessage, action_id: str, user_id: str, response_url: str
+) -> str:
+    """A click on the button `action_id` of `message`."""
+    payload = button_click(
+        message.blocks,
+        action_id,
+        user_id,
+        container={
+            "type": "message",
+            "message_ts": message.ts,
+            "channel_id": message.channel,
+            "is_ephemeral": False,
+        },
+        channel={"id": message.channel, "name": "general"},
+        message={"ts": message.ts, "text": message.text, "blocks": message.blocks},
+        response_url=response_url,
+        trigger_id="1.2.3",
+    )
     return urlencode({"payload": json.dumps(payload)})
 
 
