@@ -26,11 +26,12 @@ __all__ = [
     "enqueue_many",
 ]
 
-# A send's change counter, then its outbox row at that version (parameters: now, send id).
+# A send's change counter, then its outbox row at that version (parameters: now, send id);
+# a send from the terminal (`smsbot send`, no channel) has no message to update.
 ENQUEUE_SQL = (
     "UPDATE sends SET changes = changes + 1 WHERE id = ?",
     "INSERT INTO outbox (send_id, version, queued_at) "
-    "SELECT id, changes, ? FROM sends WHERE id = ? "
+    "SELECT id, changes, ? FROM sends WHERE id = ? AND channel_id != '' "
     "ON CONFLICT (send_id) DO UPDATE SET version = excluded.version, attempts = 0, "
     "not_before = NULL",
 )
@@ -39,6 +40,7 @@ ENQUEUE_MANY_SQL = (
     "UPDATE sends SET changes = changes + 1 WHERE id IN (SELECT value FROM json_each(?))",
     "INSERT INTO outbox (send_id, version, queued_at) "
     "SELECT id, changes, ? FROM sends WHERE id IN (SELECT value FROM json_each(?)) "
+    "AND channel_id != '' "
     "ON CONFLICT (send_id) DO UPDATE SET version = excluded.version, attempts = 0, "
     "not_before = NULL",
 )
