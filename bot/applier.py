@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 # Reports per transaction: large enough to share pages and the commit, small enough that
 # the webhook's own inserts never wait on the writer for more than a few milliseconds.
 CHUNK = 100
-BURST = 100  # reports stored within one PAUSE that make a burst (1000 a second)
-PAUSE = 0.1  # between chunks during a burst: still 1000 reports a second applied
+BURST = 100  # reports stored within one PAUSE that make a burst (500 a second)
+PAUSE = 0.2  # between chunks during a burst: still 500 reports a second applied
 CATCH_UP = 50_000  # reports waiting (10 MB or so) beyond which the applier never pauses
 IDLE = 60.0  # a round even when nobody rang, should a poke ever be lost
 RETRY = 1.0  # after a failed round, e.g. the disk full
