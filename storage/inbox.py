@@ -24,10 +24,12 @@ __all__ = ["OLDEST_SQL", "Inbox"]
 
 log = logging.getLogger(__name__)
 
-# One statement for the whole batch: see OLDEST_SQL.
+# One statement for the whole batch: the writer thread gives up the GIL around each SQLite
+# call and waits to get it back from a busy event loop (storage/reports.py says more).
 PUT_SQL = "INSERT INTO inbox (received_at, body) SELECT ?, value FROM json_each(?) ORDER BY key"
 # The oldest `limit` bodies [[id, received_at, body], …] as one row, and the newest id: read
-# by the applier's write (storage/reports.py `apply_inbox`), so no other write sees them.
+# inside the applier's own write (storage/reports.py `apply_inbox`), so two rounds can never
+# take the same rows.
 OLDEST_SQL = (
     "SELECT json_group_array(json_array(id, received_at, body)), "
     "(SELECT max(id) FROM inbox) FROM (SELECT id, received_at, body FROM inbox ORDER BY id LIMIT ?)"
