@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 from typing import Any
 
 from standins.local import LocalSystem
+from tests.cli import smsbot
 from tests.conftest import SystemFactory
 from tests.test_report_webhook import metric, post_raw, report, shows
 
@@ -89,3 +91,20 @@ async def test_metrics_say_how_many_answered_reports_wait_to_be_applied(
     await system.reports_applied()
     assert await metric(system, "smsbot_reports_pending") == 0
     assert rows(system, "SELECT outcome FROM reports") == [("applied",)]
+
+
+async def test_reports_for_a_send_from_the_terminal_queue_no_channel_update(
+    make_system: SystemFactory, tmp_path: Path
+) -> None:
+    """`smsbot send` has no channel and no tracked message: its reports are applied and
+    logged, and nothing is queued for the notifier to load and throw away."""
+    system = await make_system(report_delay=60)
+    await system.stop_bot()  # one process per database: the terminal sends in between
+    run = await smsbot(tmp_path, "send", NUMBERS[0], "-m", "hi", env=system.environment())
+    assert run.code == 0, run.stderr
+    await system.start_bot()
+    msg_id = str(system.gateway.sent[0]["msgId"])
+    assert (await post_raw(system, report(msg_id, mobile=NUMBERS[0][1:])))[0] == 200
+    await system.reports_applied()
+    assert rows(system, "SELECT state FROM recipients") == [("delivered",)]
+    assert rows(system, "SELECT count(*) FROM outbox") == [(0,)]
