@@ -13,6 +13,7 @@ from bot.sending import SendResult
 from bot.services import Services
 from listeners.asker import Asker
 from listeners.commands.grammar import SendRequest
+from listeners.confirming import ask, cost_of, needs_confirming
 from listeners.sending import deliver
 from storage import NewSend
 
@@ -75,3 +76,15 @@ async def send_resolved(
         problems=resolved.problems,
         notes=request.schedule_notes,
     )
+
+
+async def send_or_ask(
+    asker: Asker, request: SendRequest, resolved: Resolved, services: Services
+) -> None:
+    """Send, unless it costs more than SMS_CONFIRM_ABOVE: then show the cost and wait for
+    Send (`/sms send` and the compose modal; a workflow step has nobody to ask)."""
+    cost = cost_of(request, len(resolved.targets), services.settings)
+    if needs_confirming(cost, services.settings):
+        await ask(asker, request, cost, services)
+    else:
+        await send_resolved(asker, request, resolved, services)

@@ -11,8 +11,8 @@ from bot.services import Services
 from listeners.asker import Asker, answering
 from listeners.commands.grammar import SendRequest
 from listeners.commands.reading import COMMAND, COULD_NOT_FINISH, asks_for
-from listeners.confirming import ask, cost_of, needs_confirming
-from listeners.send_flow import checked_recipients, send_resolved
+from listeners.confirming import cost_of, needs_confirming
+from listeners.send_flow import checked_recipients, send_or_ask
 
 
 def acknowledgement(request: SendRequest, settings: Settings) -> str:
@@ -48,13 +48,8 @@ async def send_sms(
             return
         await ack(text=acknowledgement(sms_request, services.settings))
         resolved = await checked_recipients(asker, sms_request, services)
-        if resolved is None:
-            return
-        cost = cost_of(sms_request, len(resolved.targets), services.settings)
-        if needs_confirming(cost, services.settings):
-            await ask(asker, sms_request, cost, services)
-        else:
-            await send_resolved(asker, sms_request, resolved, services)
+        if resolved is not None:
+            await send_or_ask(asker, sms_request, resolved, services)
 
 
 def register(app: AsyncApp) -> None:

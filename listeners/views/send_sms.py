@@ -21,10 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.directory import LookupFailed
 from bot.inflight import InFlight
-from bot.recipients import Resolved
 from bot.services import Services
 from listeners.asker import Asker, answering
-from listeners.commands.grammar import SendRequest, UsageError
+from listeners.commands.grammar import UsageError
 from listeners.commands.reading import COULD_NOT_FINISH
 from listeners.commands.sender_zone import placed
 from listeners.compose_form import (
@@ -37,8 +36,7 @@ from listeners.compose_form import (
     read,
     typed,
 )
-from listeners.confirming import ask, cost_of, needs_confirming
-from listeners.send_flow import checked_recipients, send_resolved
+from listeners.send_flow import checked_recipients, send_or_ask
 
 log = logging.getLogger(__name__)
 
@@ -163,16 +161,7 @@ async def submit(
         if resolved is None:
             await asker.tell(":x: " + " ".join(collected.said))
             return
-        await _send(asker, request, resolved, services)
-
-
-async def _send(asker: Asker, request: SendRequest, resolved: Resolved, services: Services) -> None:
-    """As `/sms send` does: a large send shows its cost and waits for Send."""
-    cost = cost_of(request, len(resolved.targets), services.settings)
-    if needs_confirming(cost, services.settings):
-        await ask(asker, request, cost, services)
-    else:
-        await send_resolved(asker, request, resolved, services)
+        await send_or_ask(asker, request, resolved, services)
 
 
 def register(app: AsyncApp) -> None:
