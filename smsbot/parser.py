@@ -22,8 +22,15 @@ GATEWAY = ("SMS_API_URL", "SMS_APP_KEY", "SMS_APP_SECRET", "SMS_GATEWAY_TIMEOUT"
 READS: dict[str, tuple[str, ...]] = {
     "balance": GATEWAY,
     "status": (*GATEWAY, "SMS_DEFAULT_REGION"),
-    "send": (*GATEWAY, "SMS_DEFAULT_REGION", "DATABASE_PATH", "SMS_SENDER_ID", "SMS_SIGNATURE"),
-    "audit": ("DATABASE_PATH",),
+    "send": (
+        *GATEWAY,
+        "SMS_DEFAULT_REGION",
+        "DATABASE_PATH",
+        "DATABASE_URL",
+        "SMS_SENDER_ID",
+        "SMS_SIGNATURE",
+    ),
+    "audit": ("DATABASE_PATH", "DATABASE_URL"),
 }
 
 SETTINGS_FROM = (

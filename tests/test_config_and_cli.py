@@ -288,3 +288,29 @@ def test_variable_names_cover_the_documented_settings() -> None:
     }
     assert documented <= set(names)
     assert len(names) == len(set(names))
+
+
+@pytest.mark.parametrize("command", [["serve"], ["audit", "--since", "1d"]])
+async def test_database_url_is_refused_without_its_password_while_postgresql_is_unfinished(
+    tmp_path: Path, command: list[str]
+) -> None:
+    url = "postgresql://smsbot:hunter2-password@db.example.com/smsbot"
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "DATABASE_URL": url,
+        **gateway_env("http://gw"),
+    }
+    run = await smsbot(tmp_path, *command, env=env)
+    assert run.code == 2
+    assert len(run.problems) == 1 and "DATABASE_URL" in run.problems[0]
+    assert "not available" in run.problems[0] and "DATABASE_PATH" in run.problems[0]
+    assert "hunter2" not in run.stderr + run.stdout
+    assert not (tmp_path / "smsbot.db").exists(), "nothing was written to SQLite instead"
+
+
+async def test_database_url_of_another_kind_says_it_must_be_postgresql(tmp_path: Path) -> None:
+    env = {"DATABASE_URL": "mysql://db.example.com/smsbot"}
+    run = await smsbot(tmp_path, "audit", "--since", "1d", env=env)
+    assert run.code == 2
+    assert len(run.problems) == 1 and "postgresql://" in run.problems[0]
