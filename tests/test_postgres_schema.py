@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import psycopg
 import pytest
 from sqlite_utils import Database
 
+from storage.postgres.migrations import LOCK_KEY, Migration, Migrations
 from storage.postgres.schema import migrations as pg_migrations
 from storage.schema import migrations as sqlite_migrations
 
@@ -130,14 +132,14 @@ def postgres_catalog(url: str) -> Catalog:
 def sqlite_migrated(count: int | None = None) -> Database:
     """An in-memory SQLite database after its first `count` migrations (all when None)."""
     db = Database(memory=True)
-    names = [m.name for m in sqlite_migrations._migrations]
+    names = [m.name for m in sqlite_migrations.pending(db)]
     stop = names[count] if count is not None and count < len(names) else None
     sqlite_migrations.apply(db, stop_before=stop)
     return db
 
 
 def test_both_histories_name_the_same_migrations_in_the_same_order() -> None:
-    assert pg_migrations.names == [m.name for m in sqlite_migrations._migrations]
+    assert pg_migrations.names == [m.name for m in sqlite_migrations.pending(Database(memory=True))]
 
 
 def test_a_migrated_empty_database_has_the_tables_columns_indexes_and_triggers_of_sqlite(
@@ -231,6 +233,41 @@ def test_five_replicas_migrating_at_once_apply_each_migration_exactly_once(
     with psycopg.connect(postgres_url) as conn:
         assert conn.execute(read).fetchall() == records
     assert postgres_catalog(postgres_url) == catalog
+
+
+def test_a_replica_waiting_for_the_migrations_goes_on_once_the_holder_s_session_ends(
+    postgres_url: str,
+) -> None:
+    """A replica killed mid-run loses its lock with its connection: the others carry on."""
+    holder = psycopg.connect(postgres_url, autocommit=True)
+    holder.execute("SELECT pg_advisory_lock(%s)", [LOCK_KEY])
+    with ThreadPoolExecutor(1) as pool:
+        waiting = pool.submit(pg_migrations.apply, postgres_url)
+        time.sleep(0.5)
+        assert not waiting.done()
+        holder.close()
+        assert waiting.result(timeout=30) == pg_migrations.names
+
+
+def test_a_failing_migration_leaves_neither_its_changes_nor_its_record(postgres_url: str) -> None:
+    def half_done(conn: psycopg.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (id bigint)")
+        raise RuntimeError("this step fails")
+
+    def fixed(conn: psycopg.Connection) -> None:
+        conn.execute("CREATE TABLE half_done (id bigint)")
+
+    first = pg_migrations.first(2)
+    failing = Migrations([*first.steps, Migration("m003_half_done", half_done)])
+    with pytest.raises(RuntimeError, match="this step fails"):
+        failing.apply(postgres_url)
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)
+        records = conn.execute("SELECT name FROM _smsbot_migrations ORDER BY name").fetchall()
+    assert [name for (name,) in records] == first.names
+
+    repaired = Migrations([*first.steps, Migration("m003_half_done", fixed)])
+    assert repaired.apply(postgres_url) == ["m003_half_done"]
 
 
 def _older_rows(execute: Execute) -> None:
