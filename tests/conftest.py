@@ -13,6 +13,9 @@ from bot.clock import Clock
 from standins.gateway_simulator import SimulatorConfig
 from standins.local import LocalSystem
 
+# The real PostgreSQL server's fixtures (postgres_cluster, postgres_url).
+pytest_plugins = ["tests.postgres"]
+
 SystemFactory = Callable[..., Awaitable[LocalSystem]]
 
 
