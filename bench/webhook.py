@@ -5,9 +5,10 @@
 Needs `wrk` (Debian: apt-get install wrk). Both servers run as child processes pinned to
 the same core, wrk pinned to the other (bench/common.py says why). The baseline checks the
 two credential headers, parses the JSON and answers `{"code": 0}`; the bot checks the
-credentials, parses the report, applies it to its recipient and logs it in SQLite (one
-writer thread, group commit, `synchronous = FULL`) and only then answers. Each request is
-a DELIVRD report for the next known (msgId, mobile) of a seeded database, so each one
+credentials, parses the report, commits its body to the inbox in SQLite (one writer
+thread, group commit, `synchronous = FULL`) and only then answers; its applier moves the
+recipient and logs the report just after, and is waited for between rounds. Each request
+is a DELIVRD report for the next known (msgId, mobile) of a seeded database, so each one
 changes a recipient's state. Prints requests per second, p99, and the ratio.
 """
 

@@ -2,32 +2,34 @@
 
 The webhook answers `{"code": 0}` once a report's body is committed to the inbox: that is
 the promise the gateway needs. Moving the recipient, its counts, the outbox and the report
-log happens here, oldest report first, `CHUNK` at a time. While the webhook is taking a
-burst (after a bulk send), answering comes first: the applier takes one chunk per `PAUSE`,
-so the channel keeps moving while most of the one core goes to answers. Once the burst is
-over, or `CATCH_UP` reports wait, it applies what waits without pausing. A report left by
-a crash is applied at the next start.
+log happens here, oldest report first, `CHUNK` at a time. While the webhook is saturated
+(after a bulk send, `BUSY` or more pushes waiting for their commit), answering comes first:
+the applier takes one chunk per `PAUSE`, so the channel keeps moving while most of the one
+core goes to answers. When pushes are answered as fast as they come, however many a
+second, or once `CATCH_UP` reports wait, it applies what waits without pausing. A report
+left by a crash is applied at the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import Counter
 
 from bot.clock import Clock
 from bot.metrics import Metrics
 from bot.notifier import Notifier
-from storage import Reports
+from storage import Inbox, Reports
 
 log = logging.getLogger(__name__)
 
 # Reports per transaction: large enough to share pages and the commit, small enough that
 # the webhook's own inserts never wait on the writer for more than a few milliseconds.
 CHUNK = 100
-BURST = 100  # reports stored within one PAUSE that make a burst (500 a second)
-PAUSE = 0.2  # between chunks during a burst: still 500 reports a second applied
+# Pushes waiting for their commit that mean the webhook is saturated: with answers keeping
+# up, one or two wait at a time whatever the rate; saturated, nearly every connection waits.
+BUSY = 4
+PAUSE = 0.2  # between chunks while saturated: still 500 reports a second applied
 CATCH_UP = 50_000  # reports waiting (10 MB or so) beyond which the applier never pauses
 IDLE = 60.0  # a round even when nobody rang, should a poke ever be lost
 RETRY = 1.0  # after a failed round, e.g. the disk full
@@ -37,24 +39,23 @@ class ReportApplier:
     """The background worker that applies the reports waiting in the inbox."""
 
     def __init__(
-        self, reports: Reports, notifier: Notifier, metrics: Metrics, *, clock: Clock
+        self,
+        reports: Reports,
+        inbox: Inbox,
+        notifier: Notifier,
+        metrics: Metrics,
+        *,
+        clock: Clock,
     ) -> None:
         self.reports = reports
+        self.inbox = inbox
         self.notifier = notifier
         self.metrics = metrics
         self.clock = clock
         self._wake = asyncio.Event()
-        self._window = 0.0  # when the current PAUSE-long count of stored reports began
-        self._stored = 0
-        self._before = 0  # the count of the window before
 
     def poke(self) -> None:
         """A report was stored: apply it soon."""
-        now = time.monotonic()
-        if now - self._window > PAUSE:
-            self._before = self._stored if now - self._window < 2 * PAUSE else 0
-            self._window, self._stored = now, 0
-        self._stored += 1
         self._wake.set()
 
     async def run(self) -> None:
@@ -73,11 +74,11 @@ class ReportApplier:
     async def apply_all(self, *, pause: bool = False) -> int:
         """Apply every stored report, a chunk per transaction; how many were applied.
 
-        With `pause`, during a burst each chunk is followed by `PAUSE`. The pause is real
-        time, not the bot's clock: it shares the core, it does not schedule anything."""
+        With `pause`, while the webhook is saturated each chunk waits `PAUSE` first. The
+        pause is real time, not the bot's clock: it shares the core, it schedules nothing."""
         done = 0
         while True:
-            if pause and self._burst():
+            if pause and self.inbox.unanswered >= BUSY:
                 await asyncio.sleep(PAUSE)
             outcomes, waiting = await self.reports.apply_inbox(CHUNK)
             done += len(outcomes)
@@ -88,9 +89,3 @@ class ReportApplier:
             if not waiting:
                 return done
             pause = pause and waiting < CATCH_UP
-
-    def _burst(self) -> bool:
-        """Reports came at `BURST` per `PAUSE` or faster in this window or the last."""
-        if time.monotonic() - self._window > PAUSE:
-            return False
-        return max(self._stored, self._before) >= BURST

@@ -146,7 +146,7 @@ def wire(
         alerts_wake=asyncio.Event(),
         low_balance=low_balance,
         home=home,
-        applier=ReportApplier(reports, notifier, metrics, clock=clock),
+        applier=ReportApplier(reports, inbox, notifier, metrics, clock=clock),
     )
     escalator = Escalator(
         pages,

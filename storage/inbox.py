@@ -44,6 +44,7 @@ class Inbox:
         self._waiting: deque[tuple[str, asyncio.Future[None]]] = deque()
         self._queued = False  # a write is queued that has not taken its bodies yet
         self._tasks: set[asyncio.Task[None]] = set()
+        self.unanswered = 0  # pushes waiting for their commit: the applier yields to them
 
     async def push(self, body: str) -> None:
         """Store one pushed body, in a commit shared with the others waiting."""
@@ -54,7 +55,11 @@ class Inbox:
             task = asyncio.create_task(self._write(), name="inbox")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        await future
+        self.unanswered += 1
+        try:
+            await future
+        finally:
+            self.unanswered -= 1
 
     async def size(self) -> int:
         """How many pushed reports are answered but not applied yet."""

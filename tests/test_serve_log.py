@@ -85,6 +85,7 @@ async def test_serve_logs_one_line_at_start_and_one_at_stop_and_no_noise(
     assert len(start) == 1, said
     assert f"{mode}," in start[0]
     assert "listening on http://127.0.0.1:" in start[0]
+    assert "event loop uvloop," in start[0], "serve runs on uvloop where it is installed"
     assert "reports at POST /sms/reports" in start[0]
     assert "alerts at http://127.0.0.1:" in start[0] and "/alerts/…" in start[0]
     assert f"database {tmp_path / 'served.db'}" in start[0]
