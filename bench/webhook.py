@@ -1,6 +1,6 @@
 """Report webhook throughput, against a bare aiohttp handler measured in the same run.
 
-    python bench/webhook.py [--seconds 5] [--connections 32]
+    python bench/webhook.py [--seconds 5] [--connections 32] [--rounds 7] [--loop asyncio]
 
 Needs `wrk` (Debian: apt-get install wrk). Both servers run as child processes pinned to
 the same core, wrk pinned to the other (bench/common.py says why). The baseline checks the
@@ -44,6 +44,12 @@ from standins.gateway_simulator import GatewaySimulator
 from standins.slack import SlackStandIn
 
 SENDS, PER_SEND = 2000, 100
+# `smsbot serve` on asyncio's own loop instead of uvloop, to see what uvloop earns
+ON_ASYNCIO = (
+    "import asyncio, sys, server.serving as serving; "
+    "serving.new_event_loop = asyncio.new_event_loop; "
+    "from smsbot.cli import main; sys.exit(main(['serve']))"
+)
 
 BASELINE = """
 import json, sys
@@ -86,7 +92,7 @@ async def pending(url: str) -> float:
     return float(found[1])
 
 
-async def main(seconds: int, connections: int, rounds: int) -> None:
+async def main(seconds: int, connections: int, rounds: int, event_loop: str) -> None:
     need_wrk()
     pin_self(0)
     folder = Path(tempfile.mkdtemp(prefix="smsbot-bench-"))
@@ -107,12 +113,11 @@ async def main(seconds: int, connections: int, rounds: int) -> None:
             secret_digest(secret),
         ]
     )
+    serve = ["-m", "smsbot", "serve"] if event_loop == "uvloop" else ["-c", ON_ASYNCIO]
     bot = await asyncio.create_subprocess_exec(
         *pin(SERVER_CORE),
         sys.executable,
-        "-m",
-        "smsbot",
-        "serve",
+        *serve,
         env=bot_env(folder, bot_port, slack, gateway_url, key, secret),
         cwd=folder,
     )
@@ -157,7 +162,7 @@ async def main(seconds: int, connections: int, rounds: int) -> None:
     )
     for name, runs in (
         ("baseline (headers + JSON)", bases),
-        ("report webhook (stored, durable)", ours),
+        (f"report webhook (durable, {event_loop})", ours),
     ):
         rps = " ".join(f"{run['rps']:.0f}" for run in runs)
         p99 = " ".join(f"{run['p99_ms']:.1f}" for run in runs)
@@ -192,5 +197,6 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.connections, args.rounds))
+    asyncio.run(main(args.seconds, args.connections, args.rounds, args.loop))

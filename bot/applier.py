@@ -3,11 +3,11 @@
 The webhook answers `{"code": 0}` once a report's body is committed to the inbox: that is
 the promise the gateway needs. Moving the recipient, its counts, the outbox and the report
 log happens here, oldest report first, `CHUNK` at a time. While the webhook is saturated
-(after a bulk send, `BUSY` or more pushes waiting for their commit), answering comes first:
-the applier takes one chunk per `PAUSE`, so the channel keeps moving while most of the one
-core goes to answers. When pushes are answered as fast as they come, however many a
-second, or once `CATCH_UP` reports wait, it applies what waits without pausing. A report
-left by a crash is applied at the next start.
+(after a bulk send, `BUSY` or more pushes waiting for their commit on average), answering
+comes first: the applier takes one chunk per `PAUSE`, so the channel keeps moving while
+most of the one core goes to answers. When pushes are answered as fast as they come,
+however many a second, or once `CATCH_UP` reports wait, it applies what waits without
+pausing. A report left by a crash is applied at the next start.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ log = logging.getLogger(__name__)
 # Reports per transaction: large enough to share pages and the commit, small enough that
 # the webhook's own inserts never wait on the writer for more than a few milliseconds.
 CHUNK = 100
-# Pushes waiting for their commit that mean the webhook is saturated: with answers keeping
-# up, one or two wait at a time whatever the rate; saturated, nearly every connection waits.
-BUSY = 4
+# Pushes waiting for their commit, on average, that mean the webhook is saturated: with
+# answers keeping up, one or two wait at a time whatever the rate; saturated, most of the
+# gateway's connections do.
+BUSY = 4.0
 PAUSE = 0.2  # between chunks while saturated: still 500 reports a second applied
 CATCH_UP = 50_000  # reports waiting (10 MB or so) beyond which the applier never pauses
 IDLE = 60.0  # a round even when nobody rang, should a poke ever be lost
@@ -78,7 +79,7 @@ class ReportApplier:
         pause is real time, not the bot's clock: it shares the core, it schedules nothing."""
         done = 0
         while True:
-            if pause and self.inbox.unanswered >= BUSY:
+            if pause and self.inbox.load() >= BUSY:
                 await asyncio.sleep(PAUSE)
             outcomes, waiting = await self.reports.apply_inbox(CHUNK)
             done += len(outcomes)

@@ -44,7 +44,8 @@ class Inbox:
         self._waiting: deque[tuple[str, asyncio.Future[None]]] = deque()
         self._queued = False  # a write is queued that has not taken its bodies yet
         self._tasks: set[asyncio.Task[None]] = set()
-        self.unanswered = 0  # pushes waiting for their commit: the applier yields to them
+        self.unanswered = 0  # pushes waiting for their commit
+        self._load = [0, 0]  # since `load()` last read it: the sum of `unanswered`, pushes
 
     async def push(self, body: str) -> None:
         """Store one pushed body, in a commit shared with the others waiting."""
@@ -56,10 +57,21 @@ class Inbox:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         self.unanswered += 1
+        self._load[0] += self.unanswered
+        self._load[1] += 1
         try:
             await future
         finally:
             self.unanswered -= 1
+
+    def load(self) -> float:
+        """How many pushes waited for their commit, on average, as each new one came in,
+        since the last call: 1 or 2 while answers keep up, whatever the rate; most of the
+        webhook's connections once it is saturated. (A reading at one instant would not
+        do: the applier reads it just as a commit has answered everyone waiting.)"""
+        total, pushes = self._load
+        self._load = [0, 0]
+        return total / pushes if pushes else 0.0
 
     async def size(self) -> int:
         """How many pushed reports are answered but not applied yet."""
