@@ -26,7 +26,7 @@ from storage.contacts import Contacts
 from storage.polling import EXPIRE_BATCH, Polling
 from storage.postgres.database import PgDatabase, to_postgres
 from storage.postgres.schema import migrations
-from storage.postgres.store import PgStore
+from storage.postgres.store import MAX_ATTEMPTS, PgStore
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -274,3 +274,32 @@ async def test_the_table_calls_and_cursors_behave_as_sqlite_utils(store: PgStore
     assert rows == [{"name": "x2", "members": '{"numbers": []}'}]
     assert (deleted, missing) == (1, None)
     assert queried == [{"name": "x2", "created": "t0"}]
+
+
+async def test_only_a_lost_race_runs_again_and_only_so_often(
+    store: PgStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A serialization failure is retried up to MAX_ATTEMPTS runs, then raised; any other
+    error is the write's own and fails it at once."""
+    monkeypatch.setattr("storage.postgres.store.LONGEST_PAUSE", 0.001)
+    runs = {"raced": 0, "broken": 0}
+
+    def raced(db: PgDatabase) -> None:
+        runs["raced"] += 1
+        db.execute("SELECT 1")
+        raise psycopg.errors.SerializationFailure("lost a race")
+
+    def broken(db: PgDatabase) -> None:
+        runs["broken"] += 1
+        db.execute("SELECT * FROM no_such_table")
+
+    with pytest.raises(psycopg.errors.SerializationFailure):
+        await store.write(raced)
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        await store.write(broken)
+    assert runs == {"raced": MAX_ATTEMPTS, "broken": 1}
+
+
+async def test_named_parameters_are_refused_not_misread(store: PgStore) -> None:
+    with pytest.raises(TypeError, match="named parameters"):
+        await store.read(lambda db: db.execute("SELECT :n", {"n": 1}).fetchone())

@@ -51,6 +51,13 @@ def to_postgres(sqlite_sql: str) -> str:
     return _TOKENS.sub(swap, sqlite_sql.replace("%", "%%"))
 
 
+def _positional(params: Sequence[Any] | None) -> list[Any]:
+    """The parameters as a list; named ones (a dict, for `:name`) are refused, not misread."""
+    if isinstance(params, Mapping):
+        raise TypeError("named parameters are not supported on PostgreSQL; use ?")
+    return list(params or ())
+
+
 class PgCursor:
     """A finished statement's rows and counts, as a sqlite3 cursor shows them."""
 
@@ -117,14 +124,14 @@ class PgDatabase:
 
     def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> PgCursor:
         cursor = self.raw.cursor()
-        cursor.executemany(self.text(sql), [list(params) for params in seq_of_params])
+        cursor.executemany(self.text(sql), [_positional(params) for params in seq_of_params])
         self._statements += 1
         return PgCursor(self, cursor, self._statements)
 
     def query(self, sql: str, params: Sequence[Any] | None = None) -> Iterator[dict[str, Any]]:
         """Rows as dicts, like sqlite_utils' `query`."""
         cursor = self.raw.cursor(row_factory=dict_row)
-        cursor.execute(self.text(sql), list(params or ()))
+        cursor.execute(self.text(sql), _positional(params))
         self._statements += 1
         if cursor.description is not None:
             yield from cursor.fetchall()
@@ -149,7 +156,7 @@ class PgDatabase:
     def execute_postgres(self, postgres_sql: str, params: Sequence[Any] | None) -> PgCursor:
         """A statement already in PostgreSQL's words (storage/postgres/table.py makes them)."""
         cursor = self.raw.cursor()
-        cursor.execute(postgres_sql, list(params or ()))
+        cursor.execute(postgres_sql, _positional(params))
         self._statements += 1
         return PgCursor(self, cursor, self._statements)
 
