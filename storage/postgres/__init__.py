@@ -1,2 +1,3 @@
-"""PostgreSQL storage, for several replicas on one database (issue 13): so far the schema
-and its migration runner; the query modules still speak SQLite only."""
+"""PostgreSQL storage, for several replicas on one database (issue 13): the schema and its
+migration runner, and PgStore (store.py), which runs the query modules' functions through an
+adapter offering the part of sqlite_utils they use (database.py, table.py)."""
