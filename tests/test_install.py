@@ -23,7 +23,8 @@ def locked() -> dict[str, str]:
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        name, sep, version = line.partition("==")
+        pin = line.split(";", 1)[0]  # an environment marker, e.g. uvloop's not on Windows
+        name, sep, version = pin.partition("==")
         assert sep, f"constraints.txt: {line!r} is not pinned with =="
         pins[canonicalize_name(name)] = version.strip()
     return pins
