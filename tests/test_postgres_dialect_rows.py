@@ -328,3 +328,16 @@ def test_retention_prunes_alike(pair: Pair) -> None:
     pair.assert_tables_alike(*TABLES, "alert_notices", "integrations")
     kept = pair.lite.execute("SELECT id FROM sends ORDER BY id").fetchall()
     assert [row[0] for row in kept] == [ids[2], ids[3], ids[4], ids[6], ids[7]]
+
+
+def test_a_nul_in_a_report_field_is_where_the_two_differ(pair: Pair) -> None:
+    """PostgreSQL's text cannot hold U+0000 (storage/postgres/dialect.py): SQLite's `->>`
+    cuts the field at the NUL and logs the rest, PostgreSQL refuses the whole batch.
+    Pinned so the adapter's author sees it."""
+    report = Report("601", "111", 0, "", "a\x00b")
+    pair.lite.conn.execute("BEGIN")
+    _log(pair.lite, [(at(), report, "{}")], "push", ["orphan"])
+    pair.lite.conn.commit()
+    assert pair.lite.execute('SELECT "desc" FROM reports').fetchone() == ("a",)
+    with pytest.raises(psycopg.DataError), pair.pg.transaction():
+        _log(pair.pg_db, [(at(), report, "{}")], "push", ["orphan"])

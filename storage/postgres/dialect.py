@@ -24,8 +24,9 @@ Where PostgreSQL cannot mean exactly the same, said once here for the adapter's 
 - Row ids come from identity sequences, which never hand an id out twice; SQLite (no
   AUTOINCREMENT) reuses the highest id once its row is deleted (an emptied inbox starts
   again at 1). Ids an INSERT takes as values do not move the sequence.
-- PostgreSQL's text cannot hold NUL: a report body or field with U+0000 is refused where
-  SQLite stores it. A number slot (`status`) that is not a whole number fails the
+- PostgreSQL's text cannot hold NUL: a report field with U+0000 (a JSON `\\u0000` in a
+  pushed body) makes the batch's statement fail, where SQLite's `->>` cuts the field at
+  the NUL and stores the rest. A number slot (`status`) that is not a whole number fails the
   `::bigint` cast where SQLite would store the value as given.
 - The rows a batch reads (`OLDEST_SQL`, `EXPIRED_SQL`, `PRUNABLE_SQL`) are only exclusive
   on SQLite because one writer thread runs at a time; under PostgreSQL's READ COMMITTED

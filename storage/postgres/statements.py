@@ -119,12 +119,6 @@ STATEMENTS: dict[str, str] = {
         "SELECT send_id, version, attempts FROM outbox "
         "WHERE not_before IS NULL OR not_before <= %s ORDER BY queued_at, send_id"
     ),
-    # storage/sends.py CREATED_SINCE_SQL: ties in id order, as the index on (user_id, created)
-    "SELECT created FROM sends WHERE user_id = ? AND created > ? AND kind != 'alert' "
-    "ORDER BY created": (
-        "SELECT created FROM sends WHERE user_id = %s AND created > %s AND kind != 'alert' "
-        "ORDER BY created, id"
-    ),
     # storage/retention.py PRUNABLE_SQL: ties in id order, as the index on `created`
     "SELECT s.id, (SELECT count(*) FROM recipients r WHERE r.send_id = s.id) FROM sends s "
     "WHERE s.created < ? AND s.phase = 'done' "
