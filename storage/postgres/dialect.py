@@ -32,6 +32,11 @@ Where PostgreSQL cannot mean exactly the same, said once here for the adapter's 
   on SQLite because one writer thread runs at a time; under PostgreSQL's READ COMMITTED
   two replicas' transactions can read the same rows, so claiming them (`FOR UPDATE SKIP
   LOCKED`, advisory locks) is the adapter's job, not a matter of dialect.
+- `EXPIRED_SQL` and retention's `DELETE … IN (SELECT … LIMIT ?)` have no ORDER BY: which
+  rows one batch takes is unspecified on both and may differ between them; the batches
+  together take the same rows.
+- Unchanged: `rowcount` (UPDATE and DELETE count the rows their WHERE matched, changed or
+  not, on both) and NULL handling (`IS NULL`, `coalesce`, `max` of no rows).
 - sqlite-utils' table calls build their own SQL (`db[t].insert`, `insert_all`, `update`,
   `rows_where`); `insert_sql` and `update_sql` below are their PostgreSQL forms.
   `Table.update` raises NotFoundError for a missing row: on PostgreSQL that is a rowcount
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from storage.postgres.statements import STATEMENTS
 
@@ -79,6 +85,7 @@ def placeholders(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+@lru_cache(maxsize=4096)
 def postgres(sql: str) -> str:
     """The PostgreSQL text of a statement a query module runs on SQLite (same parameters)."""
     counts = [(match.group(1) or "").count("?") for match in _LIST.finditer(sql)]
