@@ -3,15 +3,15 @@
 Each test writes the same data to a SQLite file (storage.schema migrations) and to a fresh
 PostgreSQL database (storage.postgres.schema), then runs the query modules' own functions
 (`_apply`, `apply_inbox`, `enqueue_many`, retention's pruning, …) on both: on SQLite
-as they are, on PostgreSQL through a small stand-in for sqlite-utils' Database that looks
-each statement up with `storage.postgres.dialect.postgres` and runs it with psycopg. The
-results and the tables afterwards are compared row for row.
+as they are, on PostgreSQL through the adapter PgStore hands them (storage/postgres/database.py),
+which looks each statement up with `storage.postgres.dialect.postgres`. The results and
+the tables afterwards are compared row for row.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from storage import retention
 from storage.inbox import OLDEST_SQL, PUT_SQL
 from storage.outbox import PENDING_DUE_SQL, PENDING_SQL, enqueue, enqueue_many
 from storage.polling import DUE_SQL, EXPIRE_RECIPIENT_SQL, EXPIRED_SQL, REPORT_WINDOW
-from storage.postgres.dialect import insert_sql, postgres
+from storage.postgres.database import PgDatabase
 from storage.postgres.schema import migrations as pg_migrations
 from storage.reports import _apply, _log, apply_inbox, apply_orphans
 from storage.rows import iso
@@ -34,22 +34,6 @@ from storage.writer import connect
 
 NOW = datetime(2026, 3, 31, 12, 0, tzinfo=UTC)
 TABLES = ("sends", "recipients", "reports", "outbox", "inbox", "alert_groups", "alert_notes")
-
-
-class PgDatabase:
-    """Just what the query modules use of sqlite-utils' Database, on psycopg."""
-
-    def __init__(self, conn: psycopg.Connection) -> None:
-        self._pg = conn
-        self.conn = self  # the modules call both `db.execute` and `db.conn.execute`
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> psycopg.Cursor[Any]:
-        return self._pg.execute(postgres(sql), list(params))
-
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> psycopg.Cursor[Any]:
-        cursor = self._pg.cursor()
-        cursor.executemany(postgres(sql), [list(row) for row in rows])
-        return cursor
 
 
 class Pair:
@@ -78,9 +62,8 @@ class Pair:
         for row in rows:
             lite_id = self.lite[table].insert(row).last_pk
             with self.pg.transaction():
-                found = self.pg.execute(insert_sql(table, list(row)), list(row.values()))
-                pg_id = found.fetchone()
-            assert pg_id is not None and lite_id == pg_id[0], table
+                pg_id = self.pg_db[table].insert(row).last_pk
+            assert lite_id == pg_id, table
             ids.append(int(lite_id))
         return ids
 

@@ -1,10 +1,11 @@
 """The part of `sqlite_utils.Database` the query modules use, over one psycopg connection.
 
 A query module's `fn(db)` was written for SQLite and runs here unchanged: each statement is
-first looked up in a dialect table (SQLite text → PostgreSQL text, written with psycopg's
-`%s`); a statement not in it needs only its placeholders changed: `?` → `%s` outside quotes
-and comments, and every `%` → `%%`. Every statement is executed with a parameter sequence,
-empty when there are none, so a dialect text writes a literal `%` as `%%` too.
+turned into its PostgreSQL text by `translate`, by default `storage.postgres.dialect
+.postgres`, which knows every statement the query modules run and refuses one it does not
+(`to_postgres` there is the lenient rule for statements of one's own). Every statement is
+executed with a parameter sequence, empty when there are none, so psycopg reads `%`
+everywhere and a PostgreSQL text writes a literal `%` as `%%`.
 
 Covered: `db.execute`, `db.conn.execute`/`executemany`, `db.query` (rows as dicts),
 `db.atomic()` (a savepoint inside the caller's transaction), and `db[table]`'s `insert`
@@ -15,22 +16,17 @@ Covered: `db.execute`, `db.conn.execute`/`executemany`, `db.query` (rows as dict
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
+from storage.postgres.dialect import postgres
 from storage.postgres.table import PgTable
 
-__all__ = ["PgCursor", "PgDatabase", "to_postgres"]
-
-# A quoted string or identifier, a comment, or a placeholder, left to right, so a `?` inside
-# quotes or a comment stays a question mark. psycopg reads `%` everywhere, quotes included.
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.S)
+__all__ = ["PgCursor", "PgDatabase"]
 
 _PRIMARY_KEY_SQL = (
     "SELECT a.attname FROM pg_index i JOIN pg_attribute a "
@@ -38,17 +34,6 @@ _PRIMARY_KEY_SQL = (
     "WHERE i.indrelid = %s::regclass AND i.indisprimary "
     "ORDER BY array_position(i.indkey::int2[], a.attnum)"
 )
-
-
-@lru_cache(maxsize=1024)
-def to_postgres(sqlite_sql: str) -> str:
-    """SQLite's `?` placeholders as psycopg's `%s`, and every `%` as `%%`."""
-
-    def swap(match: re.Match[str]) -> str:
-        token = match.group(0)
-        return "%s" if token == "?" else token
-
-    return _TOKENS.sub(swap, sqlite_sql.replace("%", "%%"))
 
 
 def _positional(params: Sequence[Any] | None) -> list[Any]:
@@ -101,11 +86,11 @@ class PgDatabase:
     def __init__(
         self,
         conn: psycopg.Connection[Any],
-        dialect: Mapping[str, str] | None = None,
+        translate: Callable[[str], str] = postgres,
         keys: dict[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.raw = conn
-        self._dialect: Mapping[str, str] = dialect if dialect is not None else {}
+        self._translate = translate
         self._keys = keys if keys is not None else {}
         self._statements = 0
 
@@ -116,8 +101,7 @@ class PgDatabase:
 
     def text(self, sql: str) -> str:
         """The PostgreSQL text a module's statement runs as."""
-        found = self._dialect.get(sql)
-        return found if found is not None else to_postgres(sql)
+        return self._translate(sql)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> PgCursor:
         return self.execute_postgres(self.text(sql), params)

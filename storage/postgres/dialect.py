@@ -51,7 +51,15 @@ from functools import lru_cache
 
 from storage.postgres.statements import STATEMENTS
 
-__all__ = ["STATEMENTS", "NoPostgresForm", "insert_sql", "placeholders", "postgres", "update_sql"]
+__all__ = [
+    "STATEMENTS",
+    "NoPostgresForm",
+    "insert_sql",
+    "placeholders",
+    "postgres",
+    "to_postgres",
+    "update_sql",
+]
 
 
 class NoPostgresForm(LookupError):
@@ -73,6 +81,23 @@ _SQLITE_ONLY = re.compile(
 _DESC_COLUMN = re.compile(r"\bdesc\b")
 
 
+# A quoted string or identifier, a comment, or a placeholder, left to right, so a `?` inside
+# quotes or a comment stays a question mark. psycopg reads `%` everywhere, quotes included.
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|/\*.*?\*/|\?", re.S)
+
+
+@lru_cache(maxsize=1024)
+def to_postgres(sqlite_sql: str) -> str:
+    """SQLite's `?` placeholders as psycopg's `%s` outside quotes and comments, and every
+    `%` as `%%`: the lenient rule, for statements of one's own that need nothing else."""
+
+    def swap(match: re.Match[str]) -> str:
+        token = match.group(0)
+        return "%s" if token == "?" else token
+
+    return _TOKENS.sub(swap, sqlite_sql.replace("%", "%%"))
+
+
 def placeholders(sql: str) -> str:
     """The rule: `?` → `%s`, `%` → `%%`, for a statement that needs nothing else."""
     outside = _LITERAL.sub("''", sql)
@@ -82,7 +107,7 @@ def placeholders(sql: str) -> str:
         raise NoPostgresForm(f"a literal holds ? or %: {sql}")
     if _SQLITE_ONLY.search(outside) or _DESC_COLUMN.search(outside):
         raise NoPostgresForm(f"needs its own PostgreSQL form: {sql}")
-    return sql.replace("%", "%%").replace("?", "%s")
+    return to_postgres(sql)
 
 
 @lru_cache(maxsize=4096)

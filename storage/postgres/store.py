@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
 
 from storage.postgres.database import PgDatabase
+from storage.postgres.dialect import postgres
 from storage.postgres.schema import migrations
 
 T = TypeVar("T")
@@ -63,8 +64,8 @@ def _for_reads(conn: psycopg.Connection[Any]) -> None:
 class PgStore:
     """`open`, `close`, `write(fn)`, `read(fn)`, `ping`, `clock`: as `storage.store.Store`.
 
-    `dialect` maps a query module's SQLite text to its PostgreSQL text
-    (storage/postgres/database.py says how a statement not in it is run).
+    `translate` gives a query module's SQLite text as PostgreSQL text
+    (storage/postgres/database.py says which by default).
     """
 
     def __init__(
@@ -72,13 +73,13 @@ class PgStore:
         url: str,
         clock: Callable[[], datetime],
         *,
-        dialect: Mapping[str, str] | None = None,
+        translate: Callable[[str], str] = postgres,
         writers: int = 4,
         readers: int = 4,
     ) -> None:
         self.url = url
         self.clock = clock
-        self._dialect: Mapping[str, str] = dialect if dialect is not None else {}
+        self._translate = translate
         self._keys: dict[str, tuple[str, ...]] = {}
         self._write_pool = self._pool("smsbot-write", writers, _for_writes)
         self._read_pool = self._pool("smsbot-read", readers, _for_reads)
@@ -145,4 +146,4 @@ class PgStore:
     def _once(self, pool: ConnectionPool, fn: Callable[[PgDatabase], T]) -> T:
         """`fn` in one transaction: committed when it returns, rolled back when it raises."""
         with pool.connection() as conn, conn.transaction():
-            return fn(PgDatabase(conn, self._dialect, self._keys))
+            return fn(PgDatabase(conn, self._translate, self._keys))
