@@ -58,7 +58,7 @@ async def test_terminal_command_help_says_which_settings_it_reads(tmp_path: Path
     text = " ".join(run.stdout.split())
     assert "Reads " in text and ".env" in text
     if name == "audit":
-        assert "Reads DATABASE_PATH." in text and "SMS_API_URL" not in text
+        assert "Reads DATABASE_PATH, DATABASE_URL." in text and "SMS_API_URL" not in text
     else:
         assert "SMS_API_URL" in text and "PORT" not in text.split()
 

@@ -28,6 +28,11 @@ def everything_bad_but(**good: str) -> dict[str, str]:
     return {**dict.fromkeys(variable_names(), GARBAGE), **good}
 
 
+def database(path: Path) -> dict[str, str]:
+    """The database settings good: the SQLite file, and DATABASE_URL unset (it is read too)."""
+    return {"DATABASE_PATH": str(path), "DATABASE_URL": ""}
+
+
 def gateway(url: str, **more: str) -> dict[str, str]:
     """The gateway's settings good, and every other setting bad unless given."""
     return everything_bad_but(
@@ -49,7 +54,7 @@ async def test_balance_reads_only_the_gateway_settings(tmp_path: Path, gateway_u
 async def test_send_and_status_read_only_what_a_send_needs(tmp_path: Path, gateway_url: str):
     env = gateway(
         gateway_url,
-        DATABASE_PATH=str(tmp_path / "bot.db"),
+        **database(tmp_path / "bot.db"),
         SMS_SENDER_ID="ACME",
         SMS_SIGNATURE="-- ops",
         SMS_DEFAULT_REGION="NG",
@@ -62,14 +67,12 @@ async def test_send_and_status_read_only_what_a_send_needs(tmp_path: Path, gatew
     assert "+234 803 100 0010" in status.stdout
 
 
-async def test_audit_reads_only_the_database_path(tmp_path: Path, gateway_url: str):
-    database = str(tmp_path / "bot.db")
-    good = gateway(gateway_url, DATABASE_PATH=database, SMS_SENDER_ID="", SMS_SIGNATURE="")
+async def test_audit_reads_only_the_database_settings(tmp_path: Path, gateway_url: str):
+    stored = database(tmp_path / "bot.db")
+    good = gateway(gateway_url, **stored, SMS_SENDER_ID="", SMS_SIGNATURE="")
     good["SMS_DEFAULT_REGION"] = ""
     assert (await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=good)).code == 0
-    run = await smsbot(
-        tmp_path, "audit", "--since", "1d", env=everything_bad_but(DATABASE_PATH=database)
-    )
+    run = await smsbot(tmp_path, "audit", "--since", "1d", env=everything_bad_but(**stored))
     assert run.code == 0, run.stderr
     assert "+2348031000010" in run.stdout
 
@@ -93,7 +96,7 @@ async def test_serve_still_checks_everything(tmp_path: Path):
 
 
 async def test_a_gateway_error_is_said_once(tmp_path: Path, gateway_url: str):
-    env = gateway(gateway_url, DATABASE_PATH=str(tmp_path / "bot.db"))
+    env = gateway(gateway_url, **database(tmp_path / "bot.db"))
     env.update(SMS_APP_SECRET="wrong", SMS_SENDER_ID="", SMS_SIGNATURE="", SMS_DEFAULT_REGION="")
     balance = await smsbot(tmp_path, "balance", env=env)
     assert balance.code == 1
@@ -108,7 +111,7 @@ async def test_a_gateway_error_is_said_once(tmp_path: Path, gateway_url: str):
 async def test_a_sent_msgid_is_printed_once_and_debug_shows_the_log(
     tmp_path: Path, gateway_url: str
 ):
-    env = gateway(gateway_url, DATABASE_PATH=str(tmp_path / "bot.db"))
+    env = gateway(gateway_url, **database(tmp_path / "bot.db"))
     env.update(SMS_SENDER_ID="", SMS_SIGNATURE="", SMS_DEFAULT_REGION="")
     quiet = await smsbot(tmp_path, "send", "+2348031000010", "-m", "hi", env=env)
     assert quiet.code == 0 and quiet.stderr == ""
