@@ -23,12 +23,12 @@ from sqlite_utils.db import NotFoundError
 
 from storage.confirmations import Confirmations, PendingConfirmation
 from storage.contacts import Contacts
-from storage.polling import EXPIRE_BATCH, Polling
 from storage.postgres.database import PgDatabase
 from storage.postgres.dialect import NoPostgresForm, to_postgres
 from storage.postgres.dialect import postgres as module_text
 from storage.postgres.schema import migrations
 from storage.postgres.store import MAX_ATTEMPTS, PgStore
+from tests.test_storage import expiry_settles_a_backlog_in_short_writes
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -115,45 +115,9 @@ async def test_reopening_applies_no_migration_twice(postgres_url: str) -> None:
 
 
 async def test_expiry_settles_a_large_backlog_in_short_writes(store: PgStore) -> None:
-    """As on SQLite: past the 30 days every open recipient becomes unknown, each send queued
-    once, and no single write settles more than EXPIRE_BATCH of them."""
-    old = "2025-01-01T00:00:00.000+00:00"
-
-    def fill(db: PgDatabase) -> None:
-        send = {"team_id": "T", "user_id": "U", "channel_id": "C", "kind": "send", "content": "x"}
-        db["sends"].insert_all(
-            {"id": n, **send, "created": old, "goes_out": old} for n in range(1, 4)
-        )
-        db["recipients"].insert_all(
-            {
-                "send_id": 1 + n % 3,
-                "msg_id": f"m{n % 3}",
-                "mobile": f"234803{n:07d}",
-                "state": "delivered" if n % 10 == 0 else "accepted",
-                "updated": old,
-            }
-            for n in range(1500)
-        )
-
-    await store.write(fill)
-    settled_per_write: list[int] = []
-    write = store.write
-
-    async def counting(step):  # type: ignore[no-untyped-def]
-        result = await write(step)
-        if isinstance(result, int):
-            settled_per_write.append(result)
-        return result
-
-    store.write = counting  # type: ignore[method-assign]
-    assert await Polling(store).expire_unreported(NOW) == 1350  # type: ignore[arg-type]
-    assert max(settled_per_write) <= EXPIRE_BATCH and len(settled_per_write) >= 3
-    counts = await store.read(
-        lambda db: dict(db.execute("SELECT state, count(*) FROM recipients GROUP BY state"))
-    )
-    assert counts == {"unknown": 1350, "delivered": 150}
-    queued = await store.read(lambda db: [r[0] for r in db.execute("SELECT send_id FROM outbox")])
-    assert sorted(queued) == [1, 2, 3]
+    """As on SQLite (the same body): past the 30 days every open recipient becomes unknown,
+    each send queued once, and no single write settles more than EXPIRE_BATCH of them."""
+    await expiry_settles_a_backlog_in_short_writes(store)
 
 
 async def test_the_event_loop_runs_while_the_database_works(store: PgStore) -> None:

@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from bot.escalation import needs_alert
 from storage import DatabaseInUse, Pages, Polling, Store
 from storage.polling import EXPIRE_BATCH
+from storage.postgres.store import PgStore
 from storage.schema import migrations
 
 
@@ -124,6 +125,11 @@ async def test_sends_stored_before_the_upgrade_count_from_their_send_time(tmp_pa
 async def test_expiry_settles_a_large_backlog_in_short_writes(store: Store) -> None:
     """Past the 30 days every open recipient becomes unknown, each send queued once, and no
     single write settles more than EXPIRE_BATCH of them (the writer is never held long)."""
+    await expiry_settles_a_backlog_in_short_writes(store)
+
+
+async def expiry_settles_a_backlog_in_short_writes(store: Store | PgStore) -> None:
+    """The expiry test's body, for the SQLite Store and PgStore alike."""
     old = "2025-01-01T00:00:00.000+00:00"
 
     def fill(db: Database) -> None:
@@ -153,7 +159,7 @@ async def test_expiry_settles_a_large_backlog_in_short_writes(store: Store) -> N
         return result
 
     store.write = counting  # type: ignore[method-assign]
-    polling = Polling(store)
+    polling = Polling(store)  # type: ignore[arg-type]
     assert await polling.expire_unreported(datetime(2025, 3, 1, tzinfo=UTC)) == 1350
     assert max(settled_per_write) <= EXPIRE_BATCH and len(settled_per_write) >= 3
     counts = await store.read(
