@@ -28,7 +28,11 @@ from storage.postgres.dialect import NoPostgresForm, to_postgres
 from storage.postgres.dialect import postgres as module_text
 from storage.postgres.schema import migrations
 from storage.postgres.store import MAX_ATTEMPTS, PgStore
-from tests.test_storage import expiry_settles_a_backlog_in_short_writes
+from tests.test_storage import (
+    expiry_settles_a_backlog_in_short_writes,
+    forty_writes_around_one_that_fails,
+    insert,
+)
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 
@@ -68,31 +72,11 @@ def names(url: str) -> set[str]:
         return {row[0] for row in conn.execute("SELECT name FROM contacts")}
 
 
-def insert(value: str):  # type: ignore[no-untyped-def]
-    def write(db: PgDatabase) -> str:
-        db.execute("INSERT INTO contacts (team_id, name, members) VALUES ('T', ?, '{}')", [value])
-        return value
-
-    return write
-
-
-def explode(db: PgDatabase) -> None:
-    db.execute("INSERT INTO contacts (team_id, name, members) VALUES ('T', 'bad', '{}')")
-    raise ValueError("this write fails")
-
-
 async def test_a_failing_write_fails_alone_and_its_neighbours_commit(
     store: PgStore, postgres_url: str
 ) -> None:
-    results = await asyncio.gather(
-        *(store.write(insert(f"c{n}")) for n in range(20)),
-        store.write(explode),
-        *(store.write(insert(f"d{n}")) for n in range(20)),
-        return_exceptions=True,
-    )
-    errors = [r for r in results if isinstance(r, Exception)]
-    assert len(errors) == 1 and str(errors[0]) == "this write fails"
-    assert names(postgres_url) == {f"c{n}" for n in range(20)} | {f"d{n}" for n in range(20)}
+    written = await forty_writes_around_one_that_fails(store)
+    assert names(postgres_url) == written
 
 
 async def test_a_write_is_committed_and_flushed_when_it_returns(

@@ -26,7 +26,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     await opened.close()
 
 
-def insert(value: str):
+def insert(value: str):  # type: ignore[no-untyped-def]
     def write(db: Database) -> str:
         db.execute("INSERT INTO contacts (team_id, name, members) VALUES ('T', ?, '{}')", [value])
         return value
@@ -39,9 +39,9 @@ def explode(db: Database) -> None:
     raise ValueError("this write fails")
 
 
-async def test_a_failing_write_fails_alone_and_its_neighbours_commit(
-    store: Store, tmp_path: Path
-) -> None:
+async def forty_writes_around_one_that_fails(store: Store | PgStore) -> set[str]:
+    """Forty good writes and a bad one in their middle, at once: only the bad one fails.
+    The names the good ones wrote, which the caller checks are all there."""
     results = await asyncio.gather(
         *(store.write(insert(f"c{n}")) for n in range(20)),
         store.write(explode),
@@ -50,10 +50,17 @@ async def test_a_failing_write_fails_alone_and_its_neighbours_commit(
     )
     errors = [r for r in results if isinstance(r, Exception)]
     assert len(errors) == 1 and str(errors[0]) == "this write fails"
+    return {f"c{n}" for n in range(20)} | {f"d{n}" for n in range(20)}
+
+
+async def test_a_failing_write_fails_alone_and_its_neighbours_commit(
+    store: Store, tmp_path: Path
+) -> None:
+    written = await forty_writes_around_one_that_fails(store)
     names = {
         row[0] for row in sqlite3.connect(tmp_path / "s.db").execute("SELECT name FROM contacts")
     }
-    assert names == {f"c{n}" for n in range(20)} | {f"d{n}" for n in range(20)}
+    assert names == written
 
 
 async def test_a_write_is_on_disk_when_it_returns(store: Store, tmp_path: Path) -> None:
