@@ -25,8 +25,9 @@ import pytest
 
 import storage
 from storage.postgres import dialect
-from storage.postgres.dialect import NoPostgresForm, insert_sql, postgres, update_sql
+from storage.postgres.dialect import NoPostgresForm, postgres
 from storage.postgres.schema import migrations
+from storage.postgres.table import insert_sql, update_sql
 from storage.reports import orphans_sql
 from tests.postgres import Cluster
 
@@ -88,13 +89,13 @@ def inline() -> dict[str, str]:
     return found
 
 
-# What sqlite-utils' table calls in the modules write, in their PostgreSQL forms.
+# What sqlite-utils' table calls in the modules run on PostgreSQL (storage/postgres/table.py).
 SEND_COLUMNS = [
     *("team_id", "user_id", "channel_id", "kind", "content", "sender_id", "send_at", "zone"),
     *("retry_of", "created", "goes_out", "phase"),
 ]
 TABLE_CALLS = {
-    "sends.insert": insert_sql("sends", SEND_COLUMNS),
+    "sends.insert": insert_sql("sends", SEND_COLUMNS, ["id"]),
     "recipients.insert_all": insert_sql(
         "recipients", ["send_id", "msg_id", "mobile", "state", "reason", "slack_user", "updated"]
     ),
@@ -104,19 +105,21 @@ TABLE_CALLS = {
             *("integration_id", "integration", "group_key", "send_id", "opened", "paged"),
             *("problem", "notice", "fingerprints"),
         ],
+        ["id"],
     ),
-    "alert_notes.insert": insert_sql("alert_notes", ["send_id", "kind", "text", "created"]),
+    "alert_notes.insert": insert_sql("alert_notes", ["send_id", "kind", "text", "created"], ["id"]),
     "integrations.insert": insert_sql(
         "integrations",
         ["team_id", "name", "channel_id", "recipients", "token_hash", "created_by", "created"],
+        ["id"],
     ),
     "alert_notices.insert": insert_sql(
-        "alert_notices", ["integration_id", "received", "group_key", "status", "notice"]
+        "alert_notices", ["integration_id", "received", "group_key", "status", "notice"], ["id"]
     ),
     "contacts.insert": insert_sql(
-        "contacts", ["team_id", "name", "members", "created_by", "created", "updated"]
+        "contacts", ["team_id", "name", "members", "created_by", "created", "updated"], ["id"]
     ),
-    "sends.update": update_sql("sends", ["message_channel", "message_ts", "notice"]),
+    "sends.update": update_sql("sends", ["message_channel", "message_ts", "notice"], ["id"]),
     "recipients.rows_where": postgres(
         "SELECT * FROM recipients WHERE send_id = ? AND escalated IN (1, 3) "
         "AND state != 'delivered' ORDER BY id"

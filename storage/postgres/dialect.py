@@ -38,7 +38,7 @@ Where PostgreSQL cannot mean exactly the same, said once here for the adapter's 
 - Unchanged: `rowcount` (UPDATE and DELETE count the rows their WHERE matched, changed or
   not, on both) and NULL handling (`IS NULL`, `coalesce`, `max` of no rows).
 - sqlite-utils' table calls build their own SQL (`db[t].insert`, `insert_all`, `update`,
-  `rows_where`); `insert_sql` and `update_sql` below are their PostgreSQL forms.
+  `rows_where`); storage/postgres/table.py writes them in PostgreSQL's words.
   `Table.update` raises NotFoundError for a missing row: on PostgreSQL that is a rowcount
   of 0 for the adapter to turn into the same error.
 """
@@ -54,11 +54,9 @@ from storage.postgres.statements import STATEMENTS
 __all__ = [
     "STATEMENTS",
     "NoPostgresForm",
-    "insert_sql",
     "placeholders",
     "postgres",
     "to_postgres",
-    "update_sql",
 ]
 
 
@@ -69,7 +67,6 @@ class NoPostgresForm(LookupError):
 _LIST = re.compile(r"IN \((\?(?:,\?)*)?\)")
 _PG_LIST = re.compile(r"IN \(%s\)")
 _LITERAL = re.compile(r"'[^']*'")
-_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 # What only SQLite understands (or what PostgreSQL reads otherwise), case-insensitively,
 # and the lower-case `desc`: the modules write keywords in capitals, so it is the column.
 _SQLITE_ONLY = re.compile(
@@ -134,25 +131,3 @@ def _expand(text: str, counts: Sequence[int], sql: str) -> str:
     if next(lists, None) is not None:
         raise NoPostgresForm(f"fewer IN lists in the PostgreSQL form than in: {sql}")
     return expanded
-
-
-def _names(table: str, columns: Sequence[str]) -> str:
-    for name in (table, *columns):
-        if not _IDENTIFIER.fullmatch(name):
-            raise ValueError(f"not a plain identifier: {name!r}")
-    return ", ".join(f'"{column}"' for column in columns)
-
-
-def insert_sql(table: str, columns: Sequence[str]) -> str:
-    """`db[table].insert(row)` (and each row of `insert_all`): the new row's id comes back
-    as the statement's one row, where sqlite-utils reads `last_pk`."""
-    names = _names(table, columns)
-    values = ", ".join(["%s"] * len(columns))
-    return f'INSERT INTO "{table}" ({names}) VALUES ({values}) RETURNING id'
-
-
-def update_sql(table: str, columns: Sequence[str]) -> str:
-    """`db[table].update(id, values)`: the values in `columns` order, then the id."""
-    _names(table, columns)
-    sets = ", ".join(f'"{column}" = %s' for column in columns)
-    return f'UPDATE "{table}" SET {sets} WHERE id = %s'

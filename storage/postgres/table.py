@@ -16,12 +16,33 @@ from sqlite_utils.db import NotFoundError
 if TYPE_CHECKING:
     from storage.postgres.database import PgDatabase
 
-__all__ = ["PgTable", "quote"]
+__all__ = ["PgTable", "insert_sql", "quote", "update_sql"]
 
 
 def quote(identifier: str) -> str:
     """A table or column name as a PostgreSQL quoted identifier."""
     return '"' + identifier.replace('"', '""') + '"'
+
+
+def insert_sql(table: str, columns: Sequence[str], keys: Sequence[str] = ()) -> str:
+    """What `db[table].insert(row)` (and each row of `insert_all`, without `keys`) runs:
+    the new row's primary key comes back as its one row, where sqlite-utils reads it."""
+    returning = f" RETURNING {', '.join(map(quote, keys))}" if keys else ""
+    if not columns:
+        return f"INSERT INTO {quote(table)} DEFAULT VALUES{returning}"
+    names = ", ".join(map(quote, columns))
+    marks = ", ".join(["%s"] * len(columns))
+    return f"INSERT INTO {quote(table)} ({names}) VALUES ({marks}){returning}"
+
+
+def update_sql(table: str, columns: Sequence[str], keys: Sequence[str]) -> str:
+    """What `db[table].update(pk, values)` runs: the values in `columns` order, then the
+    key; with no columns, whether the row exists."""
+    where = " AND ".join(f"{quote(key)} = %s" for key in keys)
+    if not columns:
+        return f"SELECT 1 FROM {quote(table)} WHERE {where}"
+    sets = ", ".join(f"{quote(column)} = %s" for column in columns)
+    return f"UPDATE {quote(table)} SET {sets} WHERE {where}"
 
 
 def _value(value: Any) -> Any:
@@ -37,17 +58,8 @@ class PgTable:
     def insert(self, record: Mapping[str, Any]) -> PgTable:
         """Insert one row; `last_pk` is its primary key (a tuple when the key has several
         columns), returned by the INSERT itself."""
-        keys = self.db.primary_key(self.name)
-        returning = f" RETURNING {', '.join(map(quote, keys))}" if keys else ""
-        if record:
-            columns = ", ".join(map(quote, record))
-            marks = ", ".join(["%s"] * len(record))
-            head = f"INSERT INTO {quote(self.name)} ({columns}) VALUES ({marks})"
-        else:
-            head = f"INSERT INTO {quote(self.name)} DEFAULT VALUES"
-        row = self.db.execute_postgres(
-            head + returning, [_value(v) for v in record.values()]
-        ).fetchone()
+        sql = insert_sql(self.name, list(record), self.db.primary_key(self.name))
+        row = self.db.execute_postgres(sql, [_value(v) for v in record.values()]).fetchone()
         if row is not None:
             self.last_pk = row[0] if len(row) == 1 else tuple(row)
         return self
@@ -58,25 +70,19 @@ class PgTable:
         if not rows:
             return self
         columns = list(dict.fromkeys(key for row in rows for key in row))
-        sql = (
-            f"INSERT INTO {quote(self.name)} ({', '.join(map(quote, columns))}) "
-            f"VALUES ({', '.join(['%s'] * len(columns))})"
-        )
         cursor = self.db.raw.cursor()
-        cursor.executemany(sql, [[_value(row.get(c)) for c in columns] for row in rows])
+        cursor.executemany(
+            insert_sql(self.name, columns), [[_value(row.get(c)) for c in columns] for row in rows]
+        )
         return self
 
     def update(self, pk_values: Any, updates: Mapping[str, Any] | None = None) -> PgTable:
         """Set columns of the row with this primary key; NotFoundError when there is none."""
         values = list(pk_values) if isinstance(pk_values, list | tuple) else [pk_values]
         keys = self.db.primary_key(self.name)
-        where = " AND ".join(f"{quote(key)} = %s" for key in keys)
-        if updates:
-            sets = ", ".join(f"{quote(column)} = %s" for column in updates)
-            sql = f"UPDATE {quote(self.name)} SET {sets} WHERE {where}"
-            params = [*map(_value, updates.values()), *values]
-        else:
-            sql, params = f"SELECT 1 FROM {quote(self.name)} WHERE {where}", values
+        columns = list(updates or {})
+        params = [*(_value(updates[c]) for c in columns), *values] if updates else values
+        sql = update_sql(self.name, columns, keys)
         if self.db.execute_postgres(sql, params).rowcount != 1:
             raise NotFoundError
         self.last_pk = values[0] if len(keys) == 1 else values
