@@ -3,6 +3,8 @@
 The export reads the database through its own read-only connection. It never takes the
 bot's lock and never writes, so an admin can run it while `smsbot serve` is running (WAL
 lets readers and the writer go on side by side) and it cannot disturb the bot's state.
+With DATABASE_URL it reads PostgreSQL instead, in one read-only snapshot, through a
+server-side cursor so a year of sends streams as it does from SQLite.
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ WHERE s.created >= :since AND (:until IS NULL OR s.created < :until)
 ORDER BY s.created, r.id
 """
 
+# The same query in psycopg's parameter style; an unset bound needs its type said.
+_PG_QUERY = _QUERY.replace(":since", "%(since)s").replace(":until", "%(until)s::text")
+
 _RELATIVE = re.compile(r"(\d+)([dhm])")
 _UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 _ABSOLUTE = ("%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M")
@@ -114,16 +119,58 @@ def _connect(db_path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _rows(
-    conn: sqlite3.Connection, since: datetime, until: datetime | None
+def _bounds(since: datetime, until: datetime | None) -> dict[str, str | None]:
+    return {"since": _bound(since), "until": None if until is None else _bound(until)}
+
+
+def _sqlite_rows(
+    db_path: Path, since: datetime, until: datetime | None
 ) -> Iterator[tuple[Any, ...]]:
     """Rows straight from the cursor, so a year of sends never sits in memory at once."""
-    params = {"since": _bound(since), "until": None if until is None else _bound(until)}
+    conn = _connect(db_path)
     try:
-        cursor = conn.execute(_QUERY, params)
-    except sqlite3.Error as error:
-        raise AuditError(f"cannot read the database: {error} (is it an smsbot database?)") from None
-    yield from cursor
+        try:
+            cursor = conn.execute(_QUERY, _bounds(since, until))
+        except sqlite3.Error as error:
+            raise AuditError(
+                f"cannot read the database: {error} (is it an smsbot database?)"
+            ) from None
+        try:
+            yield from cursor
+        finally:
+            cursor.close()  # before the connection, or it complains when collected
+    finally:
+        conn.close()
+
+
+def _postgres_rows(url: str, since: datetime, until: datetime | None) -> Iterator[tuple[Any, ...]]:
+    """The same rows from PostgreSQL, fetched a thousand at a time by a server-side cursor."""
+    import psycopg
+
+    from storage.postgres.url import BadUrl, conninfo, reason
+
+    try:
+        conn = psycopg.connect(conninfo(url))
+    except BadUrl as error:
+        raise AuditError(str(error)) from None
+    except psycopg.Error as error:
+        raise AuditError(f"DATABASE_URL could not be opened: {reason(error, url)}") from None
+    try:
+        conn.read_only = True
+        with conn.transaction(), conn.cursor(name="audit") as cursor:
+            cursor.itersize = 1000
+            try:
+                cursor.execute(_PG_QUERY, _bounds(since, until))
+                first = cursor.fetchone()
+            except psycopg.Error as error:
+                raise AuditError(
+                    f"cannot read the database: {reason(error, url)} (is it an smsbot database?)"
+                ) from None
+            if first is not None:
+                yield first
+                yield from cursor
+    finally:
+        conn.close()
 
 
 def _write_csv(rows: Iterator[tuple[Any, ...]], out: TextIO) -> int:
@@ -147,22 +194,28 @@ def _write_json(rows: Iterator[tuple[Any, ...]], out: TextIO) -> int:
     return count
 
 
-def export(db_path: Path, since: datetime, until: datetime | None, fmt: str, out: TextIO) -> int:
+def export(
+    db_path: Path,
+    since: datetime,
+    until: datetime | None,
+    fmt: str,
+    out: TextIO,
+    url: str | None = None,
+) -> int:
     """Write the audit rows for sends created in [since, until) to `out`; returns the count.
 
+    Reads PostgreSQL when `url` (DATABASE_URL) is set, else the SQLite file `db_path`.
     Raises AuditError before writing anything when the database cannot be read.
     """
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    conn = _connect(db_path)
+    rows = _postgres_rows(url, since, until) if url else _sqlite_rows(db_path, since, until)
     try:
-        rows = _rows(conn, since, until)
         first = next(rows, None)  # run the query now, so a bad database fails before output
         write = _write_csv if fmt == "csv" else _write_json
         return write(chain([first], rows) if first is not None else rows, out)
     finally:
-        rows.close()  # before the connection, or its cursor complains when collected
-        conn.close()
+        rows.close()
 
 
 def _open_private(path: Path) -> TextIO:
@@ -179,6 +232,7 @@ def run(
     fmt: str,
     output: str | Path | None,
     now: datetime | None = None,
+    url: str | None = None,
 ) -> int:
     """The `smsbot audit` command once argparse is done: exit code 0, or 2 with one line."""
     now = now or datetime.now(UTC)
@@ -195,7 +249,7 @@ def run(
     try:
         if output is None:
             sys.stdout.reconfigure(encoding="utf-8", newline="")  # type: ignore[union-attr]
-            export(db_path, start, end, fmt, sys.stdout)
+            export(db_path, start, end, fmt, sys.stdout, url)
             sys.stdout.flush()
             return 0
         output = Path(output)
@@ -205,7 +259,7 @@ def run(
             return _fail(f"--output: cannot write {output}: {error.strerror}")
         with out:
             try:
-                export(db_path, start, end, fmt, out)
+                export(db_path, start, end, fmt, out, url)
             except AuditError:
                 out.close()
                 output.unlink(missing_ok=True)

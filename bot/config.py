@@ -41,6 +41,7 @@ class Settings:
     sms_app_secret: str
     sms_report_path: str
     database_path: Path
+    database_url: str | None  # set: PostgreSQL (replicas share it), and DATABASE_PATH is unused
     host: str
     port: int
     sms_public_url: str
@@ -84,15 +85,11 @@ def _url(value: str) -> str:
 
 
 def _database_url(value: str) -> str:
-    """PostgreSQL is chosen by URL (issue 13). Its storage is not finished: the schema is
-    there, the queries are SQLite's still, so a set DATABASE_URL is refused with what to do
-    rather than ignored while the bot quietly writes to a SQLite file."""
-    if urlsplit(value).scheme not in ("postgresql", "postgres"):
+    """PostgreSQL is chosen by URL; another scheme is a mistake worth saying, not a file name."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres") or not (parts.netloc or parts.query):
         raise ValueError("must be a postgresql:// URL; unset, the bot uses DATABASE_PATH")
-    raise ValueError(
-        "PostgreSQL storage is not available in this version yet; "
-        "unset DATABASE_URL and the bot uses DATABASE_PATH (SQLite)"
-    )
+    return value
 
 
 def _slack_url(value: str) -> str:
@@ -286,7 +283,6 @@ def load_environment(env_file: str | Path | None = ".env") -> dict[str, str]:
 
 def _read_all(read: _Reader) -> dict[str, object]:
     app_token = read.get("SLACK_APP_TOKEN", _prefixed("xapp-"), secret=True)
-    read.get("DATABASE_URL", _database_url, secret=True)  # refused while unfinished, see there
     values = dict(
         slack_bot_token=read.get("SLACK_BOT_TOKEN", _prefixed("xoxb-"), required=True, secret=True),
         slack_signing_secret=read.get(
@@ -299,6 +295,7 @@ def _read_all(read: _Reader) -> dict[str, object]:
         sms_app_secret=read.get("SMS_APP_SECRET", str, required=True, secret=True),
         sms_report_path=read.get("SMS_REPORT_PATH", _path, "/sms/reports"),
         database_path=read.get("DATABASE_PATH", Path, "smsbot.db"),
+        database_url=read.get("DATABASE_URL", _database_url, secret=True),
         host=read.get("HOST", str, "0.0.0.0"),
         port=read.get("PORT", _port, "3000"),
         sms_sender_id=read.get("SMS_SENDER_ID", _sender_id),

@@ -31,7 +31,7 @@ from bot.pruner import Pruner
 from bot.services import SERVICES
 from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch
-from server.startup import open_store
+from server.startup import open_database
 from server.wiring import wire
 from storage.retention import Retention
 
@@ -55,7 +55,7 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     clock = app[CLOCK]
     async with contextlib.AsyncExitStack() as opened:
-        store = await open_store(settings.database_path, clock.now)
+        store = await open_database(settings, clock.now)
         opened.push_async_callback(store.close)
         session = await opened.enter_async_context(aiohttp.ClientSession())
         bolt = bolt_app(settings)

@@ -162,8 +162,15 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "audit":
         from bot import audit
 
-        database = _settings("audit").database_path
-        return audit.run(database, args.since, args.until, args.format, args.output)
+        where = _settings("audit")
+        return audit.run(
+            where.database_path,
+            args.since,
+            args.until,
+            args.format,
+            args.output,
+            url=where.database_url,
+        )
     settings = _settings(args.command)
     logging.getLogger().setLevel(_log_level(args.command, settings))
     if args.command == "serve":

@@ -1,10 +1,11 @@
 """`smsbot send`: the Slack send path from a terminal, with exit codes a script can act on.
 
 It goes through `bot.sending.send_and_store` like `/sms send`: each phone texted once, the
-signature and default sender ID applied, the send written to DATABASE_PATH before the gateway
-is called (so `smsbot audit` shows it even if this command is killed mid-call). It opens the
-database without the one-bot lock, so it runs beside `smsbot serve`, whose notifier posts
-nothing for it (it has no channel) while its poller still follows its delivery.
+signature and default sender ID applied, the send written to the database (DATABASE_URL or
+DATABASE_PATH) before the gateway is called (so `smsbot audit` shows it even if this command
+is killed mid-call). It opens a SQLite database without the one-bot lock, so it runs
+beside `smsbot serve`, whose notifier posts nothing for it (it has no channel) while its
+poller still follows its delivery.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.gateway import GatewayClient
 from bot.recipients import Target
 from bot.sending import SendResult, send_and_store
+from server.startup import DATABASE_ERRORS, StartupProblem, open_postgres
 from sms import phones
 from storage import NewSend, Sends, Store
 from storage.path import database_path_problem
@@ -36,7 +38,11 @@ exit status:
 
 Each phone is texted once however it is written (+234..., 234..., with spaces, repeated).
 SMS_SIGNATURE and SMS_SENDER_ID apply as for /sms send, and the send is recorded in
-DATABASE_PATH (see `smsbot audit`) before the gateway is called."""
+the database (see `smsbot audit`) before the gateway is called."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _login() -> str:
@@ -62,21 +68,28 @@ async def run(args: argparse.Namespace, settings: Settings, gateway: GatewayClie
         content=args.message,
         sender_id=args.sender_id or settings.sms_sender_id,
     )
-    problem = database_path_problem(settings.database_path)
-    if problem:
-        print(f"smsbot: {problem}; nothing was sent", file=sys.stderr)
-        return REJECTED
-    store = Store(settings.database_path, lambda: datetime.now(UTC), exclusive=False)
-    try:
-        await store.open()
-    except (sqlite3.Error, OSError) as error:
-        await store.close()
-        print(
-            f"smsbot: DATABASE_PATH={settings.database_path} cannot take the record of "
-            f"this send ({error}); nothing was sent",
-            file=sys.stderr,
-        )
-        return REJECTED
+    if settings.database_url:
+        try:
+            store = await open_postgres(settings.database_url, _now)
+        except StartupProblem as problem:
+            print(f"smsbot: {problem}; nothing was sent", file=sys.stderr)
+            return REJECTED
+    else:
+        problem = database_path_problem(settings.database_path)
+        if problem:
+            print(f"smsbot: {problem}; nothing was sent", file=sys.stderr)
+            return REJECTED
+        store = Store(settings.database_path, _now, exclusive=False)
+        try:
+            await store.open()
+        except (sqlite3.Error, OSError) as error:
+            await store.close()
+            print(
+                f"smsbot: DATABASE_PATH={settings.database_path} cannot take the record of "
+                f"this send ({error}); nothing was sent",
+                file=sys.stderr,
+            )
+            return REJECTED
     try:
         result = await send_and_store(
             gateway,
@@ -86,9 +99,9 @@ async def run(args: argparse.Namespace, settings: Settings, gateway: GatewayClie
             None,
             signature=settings.sms_signature,
         )
-    except (sqlite3.Error, OSError) as error:
+    except DATABASE_ERRORS as error:
         print(
-            f"smsbot: the send could not be recorded in DATABASE_PATH ({error}); it may or "
+            f"smsbot: the send could not be recorded in the database ({error}); it may or "
             "may not have been sent, and is not re-sent: check with the provider",
             file=sys.stderr,
         )

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 import server.app
+from bot.config import Settings
 from storage.postgres.store import PgStore
 
 if TYPE_CHECKING:  # imported for real by conftest.py, as a plugin, before this module
@@ -36,7 +36,8 @@ _databases: dict[str, str] = {}  # the SQLite path a system was given → its Po
 def app_on_postgres(monkeypatch: pytest.MonkeyPatch, postgres_cluster: Cluster) -> None:
     """`server.app` opens a PgStore where it would open the SQLite file."""
 
-    async def open_store(path: Path, clock: Callable[[], datetime]) -> PgStore:
+    async def open_database(settings: Settings, clock: Callable[[], datetime]) -> PgStore:
+        path = settings.database_path
         url = _databases.get(str(path))
         if url is None:
             url = _databases[str(path)] = postgres_cluster.create_database()
@@ -44,4 +45,4 @@ def app_on_postgres(monkeypatch: pytest.MonkeyPatch, postgres_cluster: Cluster) 
         await store.open()
         return store
 
-    monkeypatch.setattr(server.app, "open_store", open_store)
+    monkeypatch.setattr(server.app, "open_database", open_database)
