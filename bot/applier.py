@@ -53,24 +53,24 @@ class ReportApplier:
         self.notifier = notifier
         self.metrics = metrics
         self.clock = clock
-        self._wake = asyncio.Event()
+        self.wake = asyncio.Event()
 
     def poke(self) -> None:
         """A report was stored: apply it soon."""
-        self._wake.set()
+        self.wake.set()
 
     async def run(self) -> None:
         """The background loop; its first round applies what a previous run left."""
-        self._wake.set()
+        self.wake.set()
         while True:
-            await self.clock.wait(self._wake, IDLE)
-            self._wake.clear()
+            await self.clock.wait(self.wake, IDLE)
+            self.wake.clear()
             try:
                 await self.apply_all(pause=True)
             except Exception:
                 log.exception("applying pushed reports failed; trying again")
                 await self.clock.sleep(RETRY)
-                self._wake.set()
+                self.wake.set()
 
     async def apply_all(self, *, pause: bool = False) -> int:
         """Apply every stored report, a chunk per transaction; how many were applied.

@@ -57,7 +57,7 @@ class BalanceWatch:
         self.threshold = threshold
         self.admin_channel = admin_channel
         self.clock = clock
-        self._wanted = asyncio.Event()
+        self.wanted = asyncio.Event()
         self._sender: str | None = None  # the last person whose send asked for a check
         self._last: float | None = None  # monotonic time of the last balance call
         self._failing = False
@@ -71,7 +71,7 @@ class BalanceWatch:
             return
         if user_id:
             self._sender = user_id
-        self._wanted.set()
+        self.wanted.set()
 
     def mark(self, balance: Balance) -> str:
         """What `/sms balance` adds after the amount: a warning when it is below."""
@@ -97,14 +97,14 @@ class BalanceWatch:
         """The background loop: one check per wake-up, never sooner than CHECK_EVERY after
         the last balance call."""
         while True:
-            await self.clock.wait(self._wanted, IDLE)
-            if not self._wanted.is_set():
+            await self.clock.wait(self.wanted, IDLE)
+            if not self.wanted.is_set():
                 continue
             if self._last is not None:
                 due = self._last + CHECK_EVERY - self.clock.monotonic()
                 if due > 0:
                     await self.clock.sleep(due)
-            self._wanted.clear()
+            self.wanted.clear()
             sender, self._sender = self._sender, None
             try:
                 await self.check(sender)

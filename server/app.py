@@ -23,17 +23,16 @@ from slack_sdk.signature import SignatureVerifier
 
 import listeners
 from bot.alerts.intake import receive_alert
-from bot.alerts.worker import AlertWorker
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.intake import MAX_BODY, receive_report
-from bot.pruner import Pruner
+from bot.replica import Alone, Shared
 from bot.services import SERVICES
+from server.background import background_work, who_works
 from server.link import SlackLink
 from server.slack import MAX_SLACK_BODY, bolt_app, dispatch
 from server.startup import open_database
 from server.wiring import wire
-from storage.retention import Retention
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +40,7 @@ SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
 BOLT = web.AppKey("bolt", AsyncApp)
 LINK = web.AppKey("link", SlackLink)
+ROLES = web.AppKey("roles", Alone | Shared)
 
 
 async def _components(app: web.Application) -> AsyncIterator[None]:
@@ -63,19 +63,11 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
         listeners.register(bolt, services)
         app[SERVICES] = services
         app[BOLT] = bolt
-        workers = [
-            clock.background(services.applier.run(), "report applier"),
-            clock.background(services.notifier.run(), "notifier"),
-            clock.background(services.poller.run(), "poller"),
-            clock.background(escalator.run(), "escalator"),
-            clock.background(AlertWorker(services, clock=clock).run(), "alert worker"),
-            clock.background(services.home.run(), "app home"),
-        ]
-        if settings.sms_low_balance is not None:
-            workers.append(clock.background(services.low_balance.run(), "low balance"))
-        if settings.sms_retention_days:
-            pruner = Pruner(Retention(store), settings.sms_retention_days, clock)
-            workers.append(clock.background(pruner.run(), "retention"))
+        app[ROLES] = roles = who_works(services, background_work(services, escalator, clock))
+        if isinstance(roles, Shared):  # after the shutdown below: the lease goes last
+            opened.push_async_callback(roles.release)
+        await roles.start()
+        home = clock.background(services.home.run(), "app home")
         socket_mode = None
         if settings.socket_mode:
             from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -91,12 +83,14 @@ async def _components(app: web.Application) -> AsyncIterator[None]:
             if socket_mode is not None:
                 await socket_mode.close_async()
             await services.inflight.wait(settings.shutdown_grace)
-            for worker in workers:
-                worker.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            grace = settings.shutdown_grace
-            await _last_chance(services.applier.apply_all(), grace, "applying pushed reports")
-            await _last_chance(services.notifier.drain(), grace, "the outbox's Slack updates")
+            home.cancel()
+            await asyncio.gather(home, return_exceptions=True)
+            active = roles.active
+            await roles.stop()
+            if active:  # a standby leaves the work to the replica that has it
+                grace = settings.shutdown_grace
+                await _last_chance(services.applier.apply_all(), grace, "applying pushed reports")
+                await _last_chance(services.notifier.drain(), grace, "the outbox's Slack updates")
 
 
 async def _last_chance(work: Awaitable[object], grace: float, what: str) -> None:
@@ -127,6 +121,8 @@ async def healthz(request: web.Request) -> web.Response:
     body = {
         "ok": True,
         "database": "ok",
+        "database_kind": "postgresql" if services.settings.database_url else "sqlite",
+        "role": request.app[ROLES].role,
         "slack_mode": "socket" if services.settings.socket_mode else "http",
         "slack": await link.status(),
         "pending_updates": pending,

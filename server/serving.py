@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from importlib.metadata import version
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -58,7 +59,7 @@ def describe(settings: Settings, loop: asyncio.AbstractEventLoop | None = None) 
         f"smsbot {version('smsbot')} serving: {mode}, {looped}listening on "
         f"http://{settings.host}:{settings.port}, reports at POST {settings.sms_report_path}, "
         f"alerts at {settings.sms_public_url}/alerts/…, "
-        f"database {settings.database_path}, access log "
+        f"database {_database(settings)}, access log "
         f"{'on' if settings.access_log else 'off'}, retention "
         f"{f'{settings.sms_retention_days} days' if settings.sms_retention_days else 'off'}, "
         f"guardrails: {guardrails(settings)}"
@@ -88,3 +89,12 @@ def run(settings: Settings) -> None:
         loop=loop,
     )
     log.info("smsbot stopped")
+
+
+def _database(settings: Settings) -> str:
+    """Which database, never the password: PostgreSQL's host, port and name, or the file."""
+    if not settings.database_url:
+        return str(settings.database_path)
+    parts = urlsplit(settings.database_url)
+    where = f"{parts.hostname or 'local socket'}{f':{parts.port}' if parts.port else ''}"
+    return f"PostgreSQL {where}{parts.path or ''}"

@@ -13,10 +13,8 @@ for by that marker before it is posted, so a lost answer does not make two messa
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from slack_sdk.errors import SlackApiError
@@ -35,6 +33,7 @@ from bot.notifier.errors import (
 )
 from bot.notifier.once import PostOnce, marked_blocks
 from bot.notifier.pacer import Pacer
+from bot.notifier.placed import Placements, Posted
 from sms.delivery import State
 from storage import Outbox, Sends, SendView
 from storage.alert_groups import AlertGroups
@@ -55,13 +54,6 @@ log = logging.getLogger(__name__)
 def marker(send_id: int) -> str:
     """What marks a send's tracked message, so it can be found if its post's answer is lost."""
     return f"smsbot-send-{send_id}"
-
-
-@dataclass(frozen=True)
-class Posted:
-    channel: str
-    ts: str
-    notice: str | None
 
 
 class TrackedMessages:
@@ -92,42 +84,22 @@ class TrackedMessages:
         # Wakes the outbox worker: a post may leave an update behind it still to do.
         self.poke = poke
         # Commands waiting to learn where the worker posted their send's message.
-        self._placed: dict[int, asyncio.Future[Posted]] = {}
+        self._placed = Placements(sends, poke)
         # Sends whose post may have landed unseen: one this process tried (its answer lost),
         # or one made before this process started (a crash may have cut the answer off).
         # Only these are looked for before posting; a fresh send is simply posted.
         self._in_doubt: set[int] = set()
         self._started = clock()
 
+    def begin(self) -> None:
+        """The worker starts (a start, or a replica taking over): sends made before now may
+        have had a post tried by a process that is gone, so those are looked for first."""
+        self._started = self.clock()
+
     async def placed(self, send_id: int, timeout: float) -> Posted | None:  # noqa: ASYNC109
-        """Where the send's tracked message went, once the worker has posted it.
-
-        Only the outbox worker posts tracked messages (a command posting too could make two
-        when Slack is slow), so the command that made the send waits here to tell its sender
-        where updates go. None if it is not posted within `timeout`; SlackApiError if no
-        place would take it.
-        """
-        future = self._placed.setdefault(send_id, asyncio.get_running_loop().create_future())
-        try:
-            send = await self.sends.load(send_id)
-            if send is not None and send.message_channel and send.message_ts:
-                return Posted(send.message_channel, send.message_ts, send.notice)
-            self.poke()
-            async with asyncio.timeout(timeout):
-                return await future
-        except TimeoutError:
-            return None
-        finally:
-            self._placed.pop(send_id, None)
-
-    def _settle(self, send_id: int, posted: Posted | SlackApiError) -> None:
-        future = self._placed.get(send_id)
-        if future is None or future.done():
-            return
-        if isinstance(posted, Posted):
-            future.set_result(posted)
-        else:
-            future.set_exception(posted)
+        """Where the send's tracked message went, once the worker has posted it
+        (bot/notifier/placed.py)."""
+        return await self._placed.wait(send_id, timeout)
 
     async def post(self, send_id: int) -> Posted:
         """Post a send's tracked message in its channel, or in the sender's DM if we can't.
@@ -174,7 +146,7 @@ class TrackedMessages:
         shown = None if unsaid else version
         await self.outbox.set_tracked_message(send_id, posted.channel, posted.ts, notice, shown)
         self.poke()
-        self._settle(send_id, posted)
+        self._placed.settle(send_id, posted)
         return posted
 
     async def update(self, send: SendView) -> None:
@@ -294,7 +266,7 @@ class TrackedMessages:
             self.metrics.slack_dropped.labels(code).inc()
             log.error("send %s: no place takes its message (%s, then %s)", send.id, reason, code)
             await self.outbox.drop(send.id)
-            self._settle(send.id, error)
+            self._placed.settle(send.id, error)
 
     def _now_label(self) -> str:
         return self.clock().strftime("%H:%M:%S UTC")

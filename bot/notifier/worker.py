@@ -47,7 +47,10 @@ class Notifier:
         clock: Clock,
         wake: asyncio.Event,
         shown: Callable[[SendView], None] = lambda send: None,
+        stale_calls: float | None = None,
     ) -> None:
+        """`stale_calls`, with replicas: seconds after which a send still in its gateway call
+        was cut off (its replica died); without, only sends begun before this run are."""
         self.sends = sends
         self.outbox = outbox
         self.tracked = tracked
@@ -55,25 +58,29 @@ class Notifier:
         self.interval = interval
         self.clock = clock
         # Shared with `tracked`, whose posts ring it too.
-        self._wake = wake
+        self.wake = wake
         # Told of each send whose new state was taken to its channel (App Home refreshes).
         self._shown = shown
+        self.stale_calls = stale_calls
         self._channels: dict[str, asyncio.Task[None]] = {}
         self._in_hand: dict[int, str] = {}  # send -> the channel whose task is working on it
         self._missed: set[str] = set()  # busy channels a round found more rows for
 
     def poke(self) -> None:
         """Something changed: run a round soon."""
-        self._wake.set()
+        self.wake.set()
 
     async def run(self) -> None:
         """The background loop; also catches up on whatever was pending at start."""
+        self.tracked.begin()
         await self._recover_interrupted()
-        self._wake.set()
+        self.wake.set()
         while True:
-            await self.clock.wait(self._wake, self.interval * 5)
-            self._wake.clear()
+            await self.clock.wait(self.wake, self.interval * 5)
+            self.wake.clear()
             await self.clock.sleep(self.interval)  # a burst of changes makes one round
+            if self.stale_calls is not None:
+                await self._recover_interrupted()
             try:
                 await self.flush()
             except Exception:
@@ -160,9 +167,13 @@ class Notifier:
                 log.exception("update of send %s failed; trying again next round", seen.id)
 
     async def _recover_interrupted(self) -> None:
-        """Sends a crash caught in their gateway call: shown as unknown, never sent again."""
+        """Sends a crash caught in their gateway call: shown as unknown, never sent again.
+
+        With replicas another one may be in a call right now: only calls older than
+        `stale_calls` count (a call's answer, should it come after all, still applies)."""
+        before = self.clock.now() - timedelta(seconds=self.stale_calls or 0)
         try:
-            interrupted = await self.sends.recover_interrupted(before=self.clock.now())
+            interrupted = await self.sends.recover_interrupted(before=before)
         except Exception:
             log.exception("could not look for sends interrupted by a crash")
             return

@@ -1,0 +1,148 @@
+"""Two replicas of `smsbot serve` on one PostgreSQL database (issue 13).
+
+Real processes on real ports, a real PostgreSQL server (tests/postgres.py), the Slack
+stand-in and the gateway simulator in this process. Any replica takes any request; one
+at a time does the background work (bot/replica.py) and the other passes its pokes on;
+a SIGKILLed active replica's work is taken over by the standby.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bot.replica import CHECK_EVERY, TAKE_OVER
+from standins.child import ChildBot
+from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
+from standins.local import DEMO_CHANNEL, SIGNING_SECRET
+from standins.slack import SlackStandIn
+from tests.cli import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+# A take-over: the server freeing the lock at once (SIGKILL), the standby's next try, its
+# grace, with room for a slow CI machine.
+TAKE_OVER_WITHIN = TAKE_OVER + 2 * CHECK_EVERY + 10
+
+
+@dataclass
+class Cluster:
+    slack: SlackStandIn
+    gateway: GatewaySimulator
+    session: aiohttp.ClientSession
+    replicas: list[ChildBot]
+
+    async def roles(self) -> list[str | None]:
+        """Each replica's role from its /healthz; None for one that does not answer."""
+        roles: list[str | None] = []
+        for replica in self.replicas:
+            try:
+                roles.append(str((await replica.health(self.session))["role"]))
+            except (aiohttp.ClientError, TimeoutError):
+                roles.append(None)
+        return roles
+
+    async def until(self, want: list[str | None], seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while (got := await self.roles()) != want:
+            assert loop.time() < deadline, f"roles {got}, wanted {want}"
+            await asyncio.sleep(0.2)
+
+    async def send(self, replica: ChildBot, number: str, text: str) -> None:
+        url = replica.url + "/slack/events"
+        await self.slack.slash_command(self.session, url, SIGNING_SECRET, f"send {number} {text}")
+
+    async def channel(self, predicate: Any, seconds: float = 20) -> list[str]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while True:
+            texts = [m.text for m in self.slack.channel_messages(DEMO_CHANNEL)]
+            if predicate(texts):
+                return texts
+            assert loop.time() < deadline, f"channel shows {texts}"
+            await asyncio.sleep(0.1)
+
+
+@pytest.fixture
+async def cluster(postgres_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    slack = SlackStandIn()
+    gateway = GatewaySimulator(SimulatorConfig(report_delay=0.3, retry_delay=0.2))
+    await slack.start()
+    gateway_url = await gateway.start()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(REPO),
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SMS_API_URL": gateway_url,
+        "SMS_APP_KEY": gateway.config.app_key,
+        "SMS_APP_SECRET": gateway.config.app_secret,
+        "DATABASE_URL": postgres_url,
+        "SMS_UPDATE_INTERVAL": "0.2",
+        "LOG_LEVEL": "INFO",
+    }
+    replicas = [ChildBot(env, free_port(), tmp_path, tmp_path / f"replica-{n}.log") for n in "ab"]
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        try:
+            yield Cluster(slack, gateway, session, replicas)
+        finally:
+            for replica in replicas:
+                await replica.stop()
+    await gateway.stop()
+    await slack.stop()
+
+
+async def test_the_standby_takes_requests_and_the_active_replica_does_their_work(
+    cluster: Cluster,
+) -> None:
+    first, second = cluster.replicas
+    await first.start(cluster.session)
+    await cluster.until(["active", None], TAKE_OVER_WITHIN)
+    await second.start(cluster.session)
+    await cluster.until(["active", "standby"], 5)
+    # The gateway pushes its reports to the standby: only a NOTIFY tells the active one.
+    cluster.gateway.config.report_url = second.url + "/sms/reports"
+
+    await cluster.send(second, "+2348031000010", "from the standby")
+    texts = await cluster.channel(lambda t: t and t[0].endswith("1 delivered, 0 failed, 0 pending"))
+    assert len(texts) == 1, "one tracked message, posted once"
+    (answer,) = cluster.slack.responses
+    assert "Sent" in answer["text"] or "sent" in answer["text"], answer
+    assert await cluster.roles() == ["active", "standby"]
+
+
+async def test_a_killed_active_replica_is_replaced_by_the_standby_and_its_work_finished(
+    cluster: Cluster,
+) -> None:
+    first, second = cluster.replicas
+    await first.start(cluster.session)
+    await cluster.until(["active", None], TAKE_OVER_WITHIN)
+    await second.start(cluster.session)
+    await cluster.until(["active", "standby"], 5)
+    # The report comes while the active replica is dead: its take-over applies it.
+    cluster.gateway.config.report_url = second.url + "/sms/reports"
+    cluster.gateway.config.report_delay = 2.0
+
+    await cluster.send(second, "+2348031000011", "before the kill")
+    await cluster.channel(lambda t: t and t[0].endswith("0 delivered, 0 failed, 1 pending"))
+    await first.kill()
+    await cluster.until([None, "active"], TAKE_OVER_WITHIN)
+    await cluster.channel(lambda t: t and t[0].endswith("1 delivered, 0 failed, 0 pending"))
+
+    await cluster.send(second, "+2348031000012", "after the kill")
+    texts = await cluster.channel(
+        lambda t: len(t) == 2 and all(m.endswith("1 delivered, 0 failed, 0 pending") for m in t)
+    )
+    assert len(texts) == 2, "each send's message posted once, across the take-over"
+
+    await first.start(cluster.session)
+    await cluster.until(["standby", "active"], 5)
