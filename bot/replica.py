@@ -27,6 +27,8 @@ A poke (a stored report for the applier, a change for the notifier, an alert not
 an asyncio.Event set in-process. On a standby nobody waits on those events but the relay
 here, which turns each into a NOTIFY naming the worker; the active replica's lease
 session hears it and sets its own event. Pokes that come together share one NOTIFY.
+Some news is for every replica (`tell_all`: a send changed, so whichever replica has its
+sender's App Home open refreshes it): every lease session listens, standbys included.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -118,12 +120,29 @@ class Alone:
 class Shared:
     """PostgreSQL: the work runs here only while this replica holds the lease."""
 
-    def __init__(self, workers: Workers, lease: Lease, megaphone: Megaphone) -> None:
+    def __init__(
+        self,
+        workers: Workers,
+        lease: Lease,
+        megaphone: Megaphone,
+        news: Mapping[str, Callable[[str], None]] | None = None,
+    ) -> None:
+        """`news`: topic -> what to do with a `tell_all(topic, value)` from any replica."""
         self.workers = workers
         self.lease = lease
         self.megaphone = megaphone
+        self.news = dict(news or {})
         self.role = "standby"
         self._tasks: list[asyncio.Task[None]] = []
+        self._untold: set[str] = set()
+        self._telling: asyncio.Task[None] | None = None
+
+    def tell_all(self, topic: str, value: str) -> None:
+        """Every replica (this one too) gets `news[topic](value)` soon; never waits. The
+        same news told twice before it went out goes out once."""
+        self._untold.add(f"{topic}:{value}")
+        if self._telling is None or self._telling.done():
+            self._telling = asyncio.create_task(self._tell(), name="tell replicas")
 
     @property
     def active(self) -> bool:
@@ -139,6 +158,8 @@ class Shared:
 
     async def stop(self) -> None:
         """Stop the work here; the lease goes with `release`, once shutdown is done with it."""
+        if self._telling is not None:
+            self._tasks.append(self._telling)
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -170,7 +191,7 @@ class Shared:
         contested = False
         while not await self.lease.take():
             contested = True
-            await asyncio.sleep(TRY_EVERY)
+            await self._hear(TRY_EVERY)
         grace = TAKE_OVER if contested else TAKE_OVER - await self.lease.server_uptime()
         self.role = "taking over"
         log.info("took the lease; starting the background work in %.1f s", max(grace, 0.0))
@@ -186,10 +207,28 @@ class Shared:
         self.workers.start()
         log.info("this replica does the background work now")
         while True:
-            for name in await self.lease.heard(CHECK_EVERY):
-                self.workers.wake(name)
+            await self._hear(CHECK_EVERY)
             if not await self.lease.holds(CHECK_WITHIN):
                 raise ConnectionError("the lease's session stopped answering")
+
+    async def _hear(self, seconds: float) -> None:
+        """What other replicas said during `seconds`: pokes for the work (if it runs here)
+        and news for everyone."""
+        for said in await self.lease.heard(seconds):
+            topic, _, value = said.partition(":")
+            if not value:
+                if self.active:  # a standby's own event would only go round again
+                    self.workers.wake(said)
+            elif topic in self.news:
+                self.news[topic](value)
+
+    async def _tell(self) -> None:
+        while self._untold:
+            said = self._untold.pop()
+            try:
+                await self.megaphone.say(said)
+            except Exception as error:
+                log.warning("could not tell the other replicas %s: %s", said, error)
 
     async def _relay(self, name: str, wake: asyncio.Event) -> None:
         """On a standby, each poke of `name` as a NOTIFY for the active replica."""

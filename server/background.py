@@ -41,4 +41,9 @@ def who_works(services: Services, workers: Workers) -> Alone | Shared:
     from storage.postgres.lease import Lease, Megaphone
     from storage.postgres.url import conninfo
 
-    return Shared(workers, Lease(conninfo(url)), Megaphone(conninfo(url)))
+    home = services.home
+    shared = Shared(
+        workers, Lease(conninfo(url)), Megaphone(conninfo(url)), news={"home": home.refresh}
+    )
+    home.elsewhere = lambda user: shared.tell_all("home", user)
+    return shared

@@ -55,6 +55,23 @@ class Cluster:
             assert loop.time() < deadline, f"roles {got}, wanted {want}"
             await asyncio.sleep(0.2)
 
+    async def until_published(self, count: int, seconds: float = 20) -> None:
+        """Until Alice's App Home has been published `count` times."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while len(self.slack.calls_to("views.publish")) < count:
+            assert loop.time() < deadline, f"published {self.slack.calls_to('views.publish')}"
+            await asyncio.sleep(0.1)
+
+    async def answers(self, count: int, seconds: float = 20) -> list[dict[str, Any]]:
+        """The first `count` answers the bot gave at response_url."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while len(self.slack.responses) < count:
+            assert loop.time() < deadline, f"answers {self.slack.responses}"
+            await asyncio.sleep(0.05)
+        return self.slack.responses[:count]
+
     async def send(self, replica: ChildBot, number: str, text: str) -> None:
         url = replica.url + "/slack/events"
         await self.slack.slash_command(self.session, url, SIGNING_SECRET, f"send {number} {text}")
@@ -111,13 +128,18 @@ async def test_the_standby_takes_requests_and_the_active_replica_does_their_work
     await cluster.until(["active", "standby"], 5)
     # The gateway pushes its reports to the standby: only a NOTIFY tells the active one.
     cluster.gateway.config.report_url = second.url + "/sms/reports"
+    # Alice's App Home is open on the standby; the active replica's notifier sees her send.
+    slack_events = second.url + "/slack/events"
+    assert await cluster.slack.open_home(cluster.session, slack_events, SIGNING_SECRET) == 200
+    await cluster.until_published(1)
 
     await cluster.send(second, "+2348031000010", "from the standby")
     texts = await cluster.channel(lambda t: t and t[0].endswith("1 delivered, 0 failed, 0 pending"))
     assert len(texts) == 1, "one tracked message, posted once"
-    (answer,) = cluster.slack.responses
-    assert "Sent" in answer["text"] or "sent" in answer["text"], answer
+    (answer,) = await cluster.answers(1)  # the answer follows the post it names
+    assert answer["text"].startswith(":white_check_mark: Sent to +234 803 100 0010"), answer
     assert await cluster.roles() == ["active", "standby"]
+    await cluster.until_published(2)  # the standby heard of it and refreshed her tab
 
 
 async def test_a_killed_active_replica_is_replaced_by_the_standby_and_its_work_finished(

@@ -5,12 +5,15 @@ who looks at the tab, and after a restart the next opening publishes it afresh a
 Refreshes are at most one per person per REFRESH_EVERY seconds: a change inside the window
 is published at its end, read from the database then, so the last state is always shown
 and a burst of delivery reports makes one call. Waits go through the injected clock.
+With replicas the tab may have been opened on another replica than the one whose notifier
+saw the change: `elsewhere`, when set (bot/replica.py), tells the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -55,6 +58,7 @@ class HomeTabs:
         self._last: dict[str, float] = {}  # person -> monotonic time of their last publish
         self._due: dict[str, float] = {}  # person -> when their refresh is due
         self._wake = asyncio.Event()
+        self.elsewhere: Callable[[str], None] | None = None
 
     async def opened(self, team_id: str, user_id: str) -> None:
         """The person opened the tab: publish it now, and refresh it from now on."""
@@ -63,9 +67,16 @@ class HomeTabs:
         await self.publish(user_id)
 
     def changed(self, send: SendView) -> None:
-        """A send's delivery changed: refresh its sender's tab, if they ever opened it."""
-        user = send.user_id
-        if user not in self._opened or send.kind == "alert" or user in self._due:
+        """A send's delivery changed: refresh its sender's tab, wherever it was opened."""
+        if send.kind == "alert":
+            return
+        self.refresh(send.user_id)
+        if self.elsewhere is not None:
+            self.elsewhere(send.user_id)
+
+    def refresh(self, user: str) -> None:
+        """Refresh the person's tab, if they opened it here, within REFRESH_EVERY."""
+        if user not in self._opened or user in self._due:
             return
         last = self._last.get(user)
         now = self.clock.monotonic()

@@ -81,7 +81,9 @@ class Lease:
         return bool(row and row[0])
 
     async def heard(self, seconds: float) -> set[str]:
-        """The workers poked by other replicas during the next `seconds`."""
+        """What replicas said (NOTIFY payloads) since the last call and during the next
+        `seconds`. Called at least every few seconds by every replica: what is said
+        between calls waits in psycopg's backlog."""
         session = self._session()
         return {note.payload async for note in session.notifies(timeout=seconds)}
 
@@ -98,20 +100,23 @@ class Lease:
 
 
 class Megaphone:
-    """A replica's pokes for the holder, sent as NOTIFY on a session of their own."""
+    """What a replica says to the others (pokes for the holder, news for all), sent as
+    NOTIFY on a session of its own."""
 
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._lock = asyncio.Lock()  # one connection, even when two say something at once
 
-    async def say(self, worker: str) -> None:
-        if self._conn is None or self._conn.closed:
-            self._conn = await _connect(self.conninfo)
-        try:
-            await self._conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, worker])
-        except psycopg.Error:
-            await self.close()
-            raise
+    async def say(self, payload: str) -> None:
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await _connect(self.conninfo)
+            try:
+                await self._conn.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+            except psycopg.Error:
+                await self.close()
+                raise
 
     async def close(self) -> None:
         if self._conn is not None:
