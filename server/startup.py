@@ -48,7 +48,7 @@ async def open_postgres(url: str, clock: Callable[[], datetime]) -> Store:
     The Store's type stands for both: PgStore keeps its contract (storage/postgres/store.py).
     """
     try:
-        from storage.postgres.store import PgStore
+        from storage.postgres.store import PgStore, UnfitDatabase
     except ImportError:
         raise StartupProblem(
             "DATABASE_URL is set but the PostgreSQL driver is not installed: "
@@ -67,6 +67,9 @@ async def open_postgres(url: str, clock: Callable[[], datetime]) -> Store:
     except psycopg.Error as error:
         await store.close()
         raise StartupProblem(f"DATABASE_URL could not be opened: {reason(error, url)}") from None
+    except UnfitDatabase as error:
+        await store.close()
+        raise StartupProblem(f"DATABASE_URL: {error}") from None
     return store  # type: ignore[return-value]
 
 

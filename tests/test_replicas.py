@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psycopg
 import pytest
 
 from bot.replica import CHECK_EVERY, TAKE_OVER
@@ -23,9 +25,9 @@ from standins.child import ChildBot
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET
 from standins.slack import SlackStandIn
-from tests.cli import free_port
+from tests.cli import REPO, free_port, smsbot
+from tests.postgres import Cluster as PostgresCluster
 
-REPO = Path(__file__).resolve().parents[1]
 # A take-over: the server freeing the lock at once (SIGKILL), the standby's next try, its
 # grace, with room for a slow CI machine.
 TAKE_OVER_WITHIN = TAKE_OVER + 2 * CHECK_EVERY + 10
@@ -168,3 +170,33 @@ async def test_a_killed_active_replica_is_replaced_by_the_standby_and_its_work_f
 
     await first.start(cluster.session)
     await cluster.until(["standby", "active"], 5)
+
+
+async def test_a_database_that_does_not_sort_text_in_byte_order_is_refused_at_start(
+    postgres_cluster: PostgresCluster, tmp_path: Path
+) -> None:
+    """An ICU default collation sorts 'a' before 'B'; the bot's ISO times and names need
+    byte order, as in SQLite. Refused in one line saying how to create the database."""
+    name = f"t_{uuid.uuid4().hex}"
+    with psycopg.connect(postgres_cluster.url(), autocommit=True) as conn:
+        conn.execute(
+            f"CREATE DATABASE {name} TEMPLATE template0 LOCALE 'C' "
+            "LOCALE_PROVIDER icu ICU_LOCALE 'en-US'"
+        )
+    url = postgres_cluster.url(name)
+    try:
+        env = {
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "SMS_API_URL": "http://127.0.0.1:9/",
+            "SMS_APP_KEY": "k",
+            "SMS_APP_SECRET": "s",
+        }
+        run = await smsbot(tmp_path, "serve", env=env)
+        assert run.code == 2
+        assert len(run.problems) == 1, run.stderr
+        assert "does not compare text in byte order" in run.problems[0]
+        assert "LOCALE 'C'" in run.problems[0]
+    finally:
+        postgres_cluster.drop_database(url)

@@ -43,13 +43,33 @@ from storage.postgres.schema import migrations
 
 T = TypeVar("T")
 
-__all__ = ["MAX_ATTEMPTS", "RETRYABLE", "PgStore"]
+__all__ = ["MAX_ATTEMPTS", "RETRYABLE", "PgStore", "UnfitDatabase"]
 
 # A lost race: the whole transaction was rolled back and may simply run again.
 RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected)
 MAX_ATTEMPTS = 20
 FIRST_PAUSE = 0.002  # seconds; doubled per attempt, up to LONGEST_PAUSE, times a random 0.5-1.5
 LONGEST_PAUSE = 0.2
+
+
+class UnfitDatabase(Exception):
+    """The database cannot hold the bot's data correctly; the message says what to do."""
+
+
+def _check_collation(url: str) -> None:
+    """Text must compare as bytes, as in SQLite: the times are ISO text compared as such,
+    and names sort the same on both backends. Asked of the database's own comparisons, so
+    an ICU default (PostgreSQL 15+) is caught as well as a libc locale."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT current_database(), 'B' < 'a' AND 'Z' < '_' AND 'a-b' < 'a0'"
+        ).fetchone()
+    if row and not row[1]:
+        raise UnfitDatabase(
+            f"database {row[0]} does not compare text in byte order, which smsbot needs: "
+            f"create it with CREATE DATABASE {row[0]} TEMPLATE template0 LOCALE 'C' "
+            "(see the README's Run two or more replicas)"
+        )
 
 
 def _for_writes(conn: psycopg.Connection[Any]) -> None:
@@ -102,7 +122,9 @@ class PgStore:
         )
 
     async def open(self) -> None:
-        """Apply migrations (replicas starting together take turns), then open the pools."""
+        """Check the database suits, apply migrations (replicas starting together take
+        turns), then open the pools. Raises UnfitDatabase for a database that does not."""
+        await asyncio.to_thread(_check_collation, self.url)
         await asyncio.to_thread(migrations.apply, self.url)
         await asyncio.to_thread(self._write_pool.open, True)
         await asyncio.to_thread(self._read_pool.open, True)
