@@ -100,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_exits(
             "  0  stopped by SIGINT or SIGTERM, after finishing what was in hand",
             "  2  a setting is missing or malformed, or a start-up problem (PORT in use,",
-            "     DATABASE_PATH unusable or in use by another smsbot): one line each",
+            "     DATABASE_PATH unusable or in use by another smsbot, DATABASE_URL",
+            "     unreachable or unfit): one line each",
         ),
     )
     _raw(
@@ -203,7 +204,8 @@ def _audit(sub: argparse._SubParsersAction) -> None:
         description=_reads(
             "audit",
             "One row per recipient of each send created from --since up to --until, with "
-            "full numbers and message text. Opens DATABASE_PATH read-only, so it can run "
+            "full numbers and message text. Reads DATABASE_URL (PostgreSQL) or else "
+            "DATABASE_PATH, read-only, so it can run "
             "while the bot does.",
         ),
         epilog=_exits(
