@@ -62,6 +62,12 @@ async def test_healthz_answers_ok_when_the_database_answers(system: LocalSystem)
     assert body["database"] == "ok"
     assert body["slack_mode"] == "http"
     assert body["slack"] in ("connecting", "connected")
+    assert system.settings is not None
+    if system.settings.database_url:  # PostgreSQL: the only replica, so it takes the work
+        assert body["database_kind"] == "postgresql"
+        assert body["role"] in ("taking over", "active")
+    else:
+        assert (body["database_kind"], body["role"]) == ("sqlite", "single")
 
 
 async def test_metrics_before_any_send_are_zero_recipients_and_zero_sends(
