@@ -82,12 +82,14 @@ class Workers:
         if not self._tasks:
             self._tasks = [self.clock.background(w.run(), w.name) for w in self.works]
 
-    async def stop(self) -> None:
+    async def stop(self, *, lost: bool = True) -> None:
+        """Cancel the workers. `lost`: the work is no longer ours, so what they left running
+        stops too; at shutdown (`lost=False`) the shutdown's drain finishes it instead."""
         tasks, self._tasks = self._tasks, []
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if tasks:
+        if tasks and lost:
             for work in self.works:
                 if work.stop is not None:
                     await work.stop()
@@ -114,7 +116,7 @@ class Alone:
         self.workers.start()
 
     async def stop(self) -> None:
-        await self.workers.stop()
+        await self.workers.stop(lost=False)
 
 
 class Shared:
@@ -163,14 +165,17 @@ class Shared:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.workers.stop()
+        await self.workers.stop(lost=False)
         await self.megaphone.close()
 
     async def release(self) -> None:
         await self.lease.close()
 
     async def _hold(self) -> None:
-        """Forever: wait for the lock, work while it holds, stop the moment it may not."""
+        """Forever: wait for the lock, work while it holds, stop the moment it may not.
+
+        Cancelled (shutdown), it leaves the session open: the lock is let go by `release`,
+        after the shutdown's last Slack updates, so no standby starts while they run."""
         while True:
             try:
                 await self.lease.connect()
@@ -180,7 +185,6 @@ class Shared:
                 log.warning("replica lease: %s; trying again in %g s", error, RECONNECT)
                 if self.role == "active":
                     log.warning("lost the lease: the background work stopped here")
-            finally:
                 await self.workers.stop()
                 self.role = "standby"
                 with contextlib.suppress(Exception):
