@@ -200,3 +200,38 @@ async def test_a_database_that_does_not_sort_text_in_byte_order_is_refused_at_st
         assert "LOCALE 'C'" in run.problems[0]
     finally:
         postgres_cluster.drop_database(url)
+
+
+async def test_an_active_replica_whose_session_is_cut_stops_and_one_replica_carries_on(
+    cluster: Cluster, postgres_url: str
+) -> None:
+    """The lock goes with the session: cut it (as a reset connection would) and the
+    active replica stops its work; the lock is taken again, by one replica only."""
+    first, second = cluster.replicas
+    await first.start(cluster.session)
+    await cluster.until(["active", None], TAKE_OVER_WITHIN)
+    await second.start(cluster.session)
+    await cluster.until(["active", "standby"], 5)
+
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        (cut,) = conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_locks "
+            "WHERE locktype = 'advisory' AND granted AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).fetchall()
+    assert cut == (True,)
+
+    seen: list[list[str | None]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + TAKE_OVER_WITHIN
+    noticed = False  # the first replica stopped being active: it saw its session end
+    while not (noticed and seen[-1].count("active") == 1 and "taking over" not in seen[-1]):
+        assert loop.time() < deadline, f"roles seen: {seen}"
+        seen.append(await cluster.roles())
+        noticed = noticed or seen[-1][0] != "active"
+        await asyncio.sleep(0.1)
+    assert all(roles.count("active") <= 1 for roles in seen), seen
+
+    cluster.gateway.config.report_url = first.url + "/sms/reports"
+    await cluster.send(first, "+2348031000013", "after the cut")
+    await cluster.channel(lambda t: t and t[0].endswith("1 delivered, 0 failed, 0 pending"))
