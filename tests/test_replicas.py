@@ -57,6 +57,15 @@ class Cluster:
             assert loop.time() < deadline, f"roles {got}, wanted {want}"
             await asyncio.sleep(0.2)
 
+    async def start_both(self) -> tuple[ChildBot, ChildBot]:
+        """The first replica, once it is active; then the second, a standby."""
+        first, second = self.replicas
+        await first.start(self.session)
+        await self.until(["active", None], TAKE_OVER_WITHIN)
+        await second.start(self.session)
+        await self.until(["active", "standby"], 5)
+        return first, second
+
     async def until_published(self, count: int, seconds: float = 20) -> None:
         """Until Alice's App Home has been published `count` times."""
         loop = asyncio.get_running_loop()
@@ -123,11 +132,7 @@ async def cluster(postgres_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
 async def test_the_standby_takes_requests_and_the_active_replica_does_their_work(
     cluster: Cluster,
 ) -> None:
-    first, second = cluster.replicas
-    await first.start(cluster.session)
-    await cluster.until(["active", None], TAKE_OVER_WITHIN)
-    await second.start(cluster.session)
-    await cluster.until(["active", "standby"], 5)
+    _first, second = await cluster.start_both()
     # The gateway pushes its reports to the standby: only a NOTIFY tells the active one.
     cluster.gateway.config.report_url = second.url + "/sms/reports"
     # Alice's App Home is open on the standby; the active replica's notifier sees her send.
@@ -147,11 +152,7 @@ async def test_the_standby_takes_requests_and_the_active_replica_does_their_work
 async def test_a_killed_active_replica_is_replaced_by_the_standby_and_its_work_finished(
     cluster: Cluster,
 ) -> None:
-    first, second = cluster.replicas
-    await first.start(cluster.session)
-    await cluster.until(["active", None], TAKE_OVER_WITHIN)
-    await second.start(cluster.session)
-    await cluster.until(["active", "standby"], 5)
+    first, second = await cluster.start_both()
     # The report comes while the active replica is dead: its take-over applies it.
     cluster.gateway.config.report_url = second.url + "/sms/reports"
     cluster.gateway.config.report_delay = 2.0
@@ -207,11 +208,7 @@ async def test_an_active_replica_whose_session_is_cut_stops_and_one_replica_carr
 ) -> None:
     """The lock goes with the session: cut it (as a reset connection would) and the
     active replica stops its work; the lock is taken again, by one replica only."""
-    first, second = cluster.replicas
-    await first.start(cluster.session)
-    await cluster.until(["active", None], TAKE_OVER_WITHIN)
-    await second.start(cluster.session)
-    await cluster.until(["active", "standby"], 5)
+    first, _second = await cluster.start_both()
 
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         (cut,) = conn.execute(
