@@ -26,7 +26,8 @@ its first check on waking.
 A poke (a stored report for the applier, a change for the notifier, an alert notice) is
 an asyncio.Event set in-process. On a standby nobody waits on those events but the relay
 here, which turns each into a NOTIFY naming the worker; the active replica's lease
-session hears it and sets its own event. Pokes that come together share one NOTIFY.
+session hears it and sets its own event. Pokes that come together (within RELAY_GAP)
+share one NOTIFY.
 Some news is for every replica (`tell_all`: a send changed, so whichever replica has its
 sender's App Home open refreshes it): every lease session listens, standbys included.
 """
@@ -52,6 +53,9 @@ CHECK_WITHIN = 2.0  # a check unanswered this long means the lock may be gone: s
 TAKE_OVER = 4.0  # seconds a contested take-over waits: longer than a holder takes to stop
 TRY_EVERY = 1.0  # a standby's attempts to take the lock
 RECONNECT = 2.0  # after the database could not be reached
+# Least gap between two NOTIFYs of one worker from a standby: a report burst sets the
+# applier's event thousands of times a second; it becomes at most 50 NOTIFYs.
+RELAY_GAP = 0.02
 
 
 @dataclass(frozen=True)
@@ -253,3 +257,4 @@ class Shared:
             except Exception as error:
                 log.warning("could not pass a poke for %s on: %s", name, error)
                 await asyncio.sleep(RECONNECT)
+            await asyncio.sleep(RELAY_GAP)
