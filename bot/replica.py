@@ -15,8 +15,8 @@ restarted process would, and each worker already finishes on start what a crash 
 
 A holder that loses its session stops its workers within CHECK_EVERY + CHECK_WITHIN
 seconds; the server lets a holder that vanished go only after KEEPALIVE_LOSS, later. Two
-cases free the lock for everyone at once while the old holder may still be at work: the
-server restarting, and the holder's connection cut (a reset). So a replica whose lock was
+cases free the lock while the old holder may still be at work: the server restarting,
+and the holder's connection cut (a reset). So a replica whose lock was
 held by another session a moment before, or whose server started less than TAKE_OVER ago,
 waits TAKE_OVER before starting the work; one that finds the lock free on a server that
 has been up longer (a first start, a holder that died) starts at once. A holder frozen
@@ -28,6 +28,7 @@ an asyncio.Event set in-process. On a standby nobody waits on those events but t
 here, which turns each into a NOTIFY naming the worker; the active replica's lease
 session hears it and sets its own event. Pokes that come together (within RELAY_GAP)
 share one NOTIFY.
+
 Some news is for every replica (`tell_all`: a send changed, so whichever replica has its
 sender's App Home open refreshes it): every lease session listens, standbys included.
 """
