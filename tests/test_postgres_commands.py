@@ -71,7 +71,7 @@ async def test_send_and_audit_on_postgresql_give_the_rows_they_give_on_sqlite(
     assert not (tmp_path / "pg" / "smsbot.db").exists(), "nothing went to a SQLite file"
 
 
-async def test_audit_of_an_empty_postgresql_database_is_an_empty_array(
+async def test_audit_of_a_postgresql_database_no_bot_has_used_says_so_in_one_line(
     tmp_path: Path, postgres_url: str
 ) -> None:
     """A database no bot has used yet has no tables: the audit says so in one line."""
