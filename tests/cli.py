@@ -52,7 +52,7 @@ async def smsbot(
         "smsbot",
         *args,
         cwd=cwd,
-        env={**base, **with_database_url(env or {})},
+        env={**base, **with_database_url(env or {}, cwd)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -16,15 +16,21 @@ PostgreSQL database of its own, as a user would configure it.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, closing, contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
 
 from standins.local import LocalSystem
+from storage import Store
 from storage.postgres.dialect import to_postgres
+from storage.postgres.store import PgStore
+
+DEFAULT_PATH = "smsbot.db"  # DATABASE_PATH unset (bot/config.py)
 
 Where = LocalSystem | Mapping[str, str]
 
@@ -32,13 +38,24 @@ Where = LocalSystem | Mapping[str, str]
 _postgres_for: Callable[[str], str] | None = None
 
 
-def with_database_url(env: Mapping[str, str]) -> dict[str, str]:
-    """`env`, plus DATABASE_URL for its DATABASE_PATH under the plugin (unless it sets one)."""
+def with_database_url(env: Mapping[str, str], cwd: Path | None = None) -> dict[str, str]:
+    """`env`, plus DATABASE_URL for its DATABASE_PATH under the plugin (unless it sets one).
+
+    An unset or relative DATABASE_PATH is the file the app would open from `cwd` (default:
+    this process's), so a command and the test's later reads agree on the database.
+    """
     settings = dict(env)
-    path = settings.get("DATABASE_PATH")
-    if _postgres_for is not None and path and "DATABASE_URL" not in settings:
-        settings["DATABASE_URL"] = _postgres_for(path)
+    if _postgres_for is None or "DATABASE_URL" in settings:
+        return settings
+    path = Path(settings.get("DATABASE_PATH") or DEFAULT_PATH)
+    settings["DATABASE_URL"] = _postgres_for(str((cwd or Path.cwd()) / path))
     return settings
+
+
+def database_env(path: Path | str) -> dict[str, str]:
+    """The settings that put a bot's data at `path`: DATABASE_PATH, and its DATABASE_URL
+    under the plugin. Spread after another system's settings, it replaces their database."""
+    return with_database_url({"DATABASE_PATH": str(path)})
 
 
 def on_postgres(where: Where) -> bool:
@@ -86,6 +103,24 @@ def records(where: Where, sql: str, params: Sequence[Any] = ()) -> list[dict[str
     with _cursor(where, write=False, named=True) as cursor:
         _run(cursor, where, sql, params)
         return [dict(row) for row in cursor.fetchall()]
+
+
+@asynccontextmanager
+async def opened_store(where: Where) -> AsyncIterator[Any]:
+    """The app's own store on the settings' database, migrations applied, then closed: for
+    writing what a stopped bot will find, with the table calls both stores understand."""
+    settings = _settings(where)
+    url = settings.get("DATABASE_URL")
+    store = PgStore(url, _now) if url else Store(Path(settings["DATABASE_PATH"]), _now)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 def execute(where: Where, sql: str, params: Sequence[Any] = ()) -> None:
