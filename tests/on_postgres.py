@@ -9,7 +9,7 @@ a command a test runs against a system (`smsbot send`, `audit`, `serve`) reaches
 database. The app reads it from its settings like any other: a LocalSystem's
 `environment()` carries it, and so does the env of every command run through
 `tests/stored.py with_database_url` (tests/cli.py `smsbot` does). A test that sets
-DATABASE_URL itself keeps its own value. The databases are dropped when the test ends.
+DATABASE_URL itself keeps its own value. A test's databases are dropped when it ends.
 
 Tests whose subject is the SQLite file itself (its permissions, its one-process lock,
 DATABASE_PATH problems, query plans) carry the `sqlite_only` marker and are skipped here,
@@ -39,24 +39,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
 
 
-@pytest.fixture(autouse=True)
-def app_on_postgres(monkeypatch: pytest.MonkeyPatch, postgres_cluster: Cluster) -> Iterator[None]:
-    """DATABASE_URL beside each DATABASE_PATH, for the app in-process and for commands."""
-    databases: dict[str, str] = {}  # DATABASE_PATH → the URL of its PostgreSQL database
+class _Databases:
+    """One PostgreSQL database per DATABASE_PATH, made on first use."""
 
-    def url_for(path: str) -> str:
-        url = databases.get(path)
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.urls: dict[str, str] = {}
+
+    def url_for(self, path: str) -> str:
+        url = self.urls.get(path)
         if url is None:
-            url = databases[path] = postgres_cluster.create_database()
+            url = self.urls[path] = self.cluster.create_database()
         return url
 
+
+@pytest.fixture(scope="session", autouse=True)
+def app_on_postgres(postgres_cluster: Cluster) -> Iterator[_Databases]:
+    """DATABASE_URL beside each DATABASE_PATH, for the app in-process and for commands.
+
+    Session-wide, so that a system a module-scoped fixture starts (test_fuzz_endpoints)
+    is on PostgreSQL too: such fixtures are set up before any test's own fixtures.
+    """
+    databases = _Databases(postgres_cluster)
     environment = LocalSystem.environment
 
     def with_url(system: LocalSystem) -> dict[str, str]:
         return stored.with_database_url(environment(system))
 
-    monkeypatch.setattr(stored, "_postgres_for", url_for)
-    monkeypatch.setattr(LocalSystem, "environment", with_url)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stored, "_postgres_for", databases.url_for)
+        patch.setattr(LocalSystem, "environment", with_url)
+        yield databases
+
+
+@pytest.fixture(autouse=True)
+def drop_databases(app_on_postgres: _Databases) -> Iterator[None]:
+    """Drop the databases made during a test once its systems have stopped; those a wider
+    fixture made before the test began stay for the tests after it."""
+    before = set(app_on_postgres.urls)
     yield
-    for url in databases.values():
-        postgres_cluster.drop_database(url)
+    for path in set(app_on_postgres.urls) - before:
+        app_on_postgres.cluster.drop_database(app_on_postgres.urls.pop(path))
