@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
-from contextlib import closing
 from typing import Any
 
 from standins.local import LocalSystem
+from tests.stored import rows
 
 TOKEN_IN_URL = re.compile(r"/alerts/([A-Za-z0-9_\-]{43})`")
 
@@ -55,6 +54,5 @@ async def post_alert(system: LocalSystem, token: str, body: Any) -> tuple[int, A
 
 def stored_notices(system: LocalSystem) -> list[tuple[str, str, dict[str, Any]]]:
     """(group_key, status, notice) of every notice in the database, done or not."""
-    with closing(sqlite3.connect(system.database)) as db:
-        rows = db.execute("SELECT group_key, status, notice FROM alert_notices ORDER BY id")
-        return [(key, status, json.loads(notice)) for key, status, notice in rows]
+    found = rows(system, "SELECT group_key, status, notice FROM alert_notices ORDER BY id")
+    return [(key, status, json.loads(notice)) for key, status, notice in found]

@@ -5,17 +5,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from pathlib import Path
-
-from sqlite_utils import Database
+from typing import Any
 
 from bot.alerts.notice import AlertNotice, Link
 from bot.alerts.tokens import token_hash
 from bot.services import SERVICES, Services
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.slack_requests import TEAM_ID
-from storage.schema import migrations
 from tests.alert_integrations import answer, post_alert, token_in
+from tests.stored import Where, opened_store
 
 
 def services(system: LocalSystem) -> Services:
@@ -115,33 +113,35 @@ async def notify(system: LocalSystem, token: str, notice: AlertNotice) -> None:
     assert status == 200, body
 
 
-def store_while_down(database: Path, token: str, notice: AlertNotice, to: str = "") -> None:
+async def store_while_down(where: Where, token: str, notice: AlertNotice, to: str = "") -> None:
     """A notice the route committed just before the bot went down (and, with `to`, the
     integration it came to), written straight into the stopped bot's database."""
-    db = Database(database)
-    migrations.apply(db)
-    if to:
-        db["integrations"].insert(
+
+    def write(db: Any) -> None:
+        if to:
+            db["integrations"].insert(
+                {
+                    "team_id": TEAM_ID,
+                    "name": "restart",
+                    "channel_id": DEMO_CHANNEL,
+                    "recipients": to,
+                    "token_hash": token_hash(token),
+                    "created_by": "U0ALICE",
+                    "created": "2025-01-01T00:00:00.000+00:00",
+                }
+            )
+        (integration_id,) = db.execute(
+            "SELECT id FROM integrations WHERE token_hash = ?", [token_hash(token)]
+        ).fetchone()
+        db["alert_notices"].insert(
             {
-                "team_id": TEAM_ID,
-                "name": "restart",
-                "channel_id": DEMO_CHANNEL,
-                "recipients": to,
-                "token_hash": token_hash(token),
-                "created_by": "U0ALICE",
-                "created": "2025-01-01T00:00:00.000+00:00",
+                "integration_id": integration_id,
+                "received": "2025-01-01T00:00:00.000+00:00",
+                "group_key": notice.group_key,
+                "status": notice.status,
+                "notice": notice.to_json(),
             }
         )
-    (integration_id,) = db.execute(
-        "SELECT id FROM integrations WHERE token_hash = ?", [token_hash(token)]
-    ).fetchone()
-    db["alert_notices"].insert(
-        {
-            "integration_id": integration_id,
-            "received": "2025-01-01T00:00:00.000+00:00",
-            "group_key": notice.group_key,
-            "status": notice.status,
-            "notice": notice.to_json(),
-        }
-    )
-    db.close()
+
+    async with opened_store(where) as store:
+        await store.write(write)

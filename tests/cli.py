@@ -9,6 +9,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.stored import with_database_url
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -36,7 +38,8 @@ async def smsbot(
     """Run `python -m smsbot ARGS` in `cwd` with a minimal environment plus `env`.
 
     The minimal environment (PATH, HOME and the repository on PYTHONPATH) keeps the
-    developer's own settings and `.env` out of the test.
+    developer's own settings and `.env` out of the test. Under tests/on_postgres.py a
+    DATABASE_PATH in `env` comes with its DATABASE_URL, as the app in-process gets it.
     """
     base = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -49,7 +52,7 @@ async def smsbot(
         "smsbot",
         *args,
         cwd=cwd,
-        env={**base, **(env or {})},
+        env={**base, **with_database_url(env or {}, cwd)},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

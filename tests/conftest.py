@@ -19,6 +19,14 @@ pytest_plugins = ["tests.postgres"]
 SystemFactory = Callable[..., Awaitable[LocalSystem]]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "sqlite_only(reason): about the SQLite file itself; "
+        "skipped when the app runs on PostgreSQL (tests/on_postgres.py)",
+    )
+
+
 @pytest.fixture
 async def make_system(tmp_path: Path) -> AsyncIterator[SystemFactory]:
     """Start a LocalSystem with simulator settings and extra bot settings of the test's choice."""

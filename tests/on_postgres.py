@@ -1,48 +1,82 @@
-"""Opt-in: run the tests with the in-process app on PostgreSQL (issue 13, in progress).
+"""Opt-in: run the tests with the app on PostgreSQL (issue 13).
 
     pytest -p tests.on_postgres
 
-Every app a test starts in-process (`standins/local.py` builds it with `server.app`) opens
-a `PgStore` on a fresh database of the session's real PostgreSQL server instead of the
-SQLite file; a restart of the same system gets the same database back. Commands a test
-runs as subprocesses (`smsbot send`, `smsbot audit`, `smsbot serve`) still use SQLite.
+Every DATABASE_PATH a test hands the app also gets a DATABASE_URL, the way a user
+configures PostgreSQL: a fresh database of the session's real server (tests/postgres.py)
+per path, created on first use, so a restart of the same system finds its data again and
+a command a test runs against a system (`smsbot send`, `audit`, `serve`) reaches the same
+database. The app reads it from its settings like any other: a LocalSystem's
+`environment()` carries it, and so does the env of every command run through
+`tests/stored.py with_database_url` (tests/cli.py `smsbot` does). A test that sets
+DATABASE_URL itself keeps its own value. A test's databases are dropped when it ends.
 
-Not part of CI yet. On 2026-11-26 it gave 1199 passed and 63 failed: every failure looked
-at was a test reading the SQLite file directly to check what was stored, or a terminal
-command writing to that file for an app now on PostgreSQL, or a test about the file
-itself (its permissions, one process per file); none was the app misbehaving. Making
-those checks backend-neutral is the next step before the suite runs on both in CI.
+Tests whose subject is the SQLite file itself (its permissions, its one-process lock,
+DATABASE_PATH problems, query plans) carry the `sqlite_only` marker and are skipped here,
+with the marker's reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
 
-import server.app
-from bot.config import Settings
-from storage.postgres.store import PgStore
+from standins.local import LocalSystem
+from tests import stored
 
 if TYPE_CHECKING:  # imported for real by conftest.py, as a plugin, before this module
     from tests.postgres import Cluster
 
-_databases: dict[str, str] = {}  # the SQLite path a system was given → its PostgreSQL URL
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip what is about SQLite itself, saying why."""
+    for item in items:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            reason = marker.args[0] if marker.args else "about the SQLite file itself"
+            item.add_marker(pytest.mark.skip(reason=f"SQLite only: {reason}"))
+
+
+class _Databases:
+    """One PostgreSQL database per DATABASE_PATH, made on first use."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.urls: dict[str, str] = {}
+
+    def url_for(self, path: str) -> str:
+        url = self.urls.get(path)
+        if url is None:
+            url = self.urls[path] = self.cluster.create_database()
+        return url
+
+
+@pytest.fixture(scope="session", autouse=True)
+def app_on_postgres(postgres_cluster: Cluster) -> Iterator[_Databases]:
+    """DATABASE_URL beside each DATABASE_PATH, for the app in-process and for commands.
+
+    Session-wide, so that a system a module-scoped fixture starts (test_fuzz_endpoints)
+    is on PostgreSQL too: such fixtures are set up before any test's own fixtures.
+    """
+    databases = _Databases(postgres_cluster)
+    environment = LocalSystem.environment
+
+    def with_url(system: LocalSystem) -> dict[str, str]:
+        return stored.with_database_url(environment(system))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(stored, "_postgres_for", databases.url_for)
+        patch.setattr(LocalSystem, "environment", with_url)
+        yield databases
 
 
 @pytest.fixture(autouse=True)
-def app_on_postgres(monkeypatch: pytest.MonkeyPatch, postgres_cluster: Cluster) -> None:
-    """`server.app` opens a PgStore where it would open the SQLite file."""
-
-    async def open_database(settings: Settings, clock: Callable[[], datetime]) -> PgStore:
-        path = settings.database_path
-        url = _databases.get(str(path))
-        if url is None:
-            url = _databases[str(path)] = postgres_cluster.create_database()
-        store = PgStore(url, clock)
-        await store.open()
-        return store
-
-    monkeypatch.setattr(server.app, "open_database", open_database)
+def drop_databases(app_on_postgres: _Databases) -> Iterator[None]:
+    """Drop the databases made during a test once its systems have stopped; those a wider
+    fixture made before the test began stay for the tests after it."""
+    before = set(app_on_postgres.urls)
+    yield
+    for path in set(app_on_postgres.urls) - before:
+        app_on_postgres.cluster.drop_database(app_on_postgres.urls.pop(path))

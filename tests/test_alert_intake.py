@@ -1,22 +1,21 @@
 """`POST /alerts/{token}` over real HTTP to the running bot.
 
 Integrations are made the way a person makes them, with `/sms alerts add` in the channel;
-what the route stored is read from the database file, what it counted from `/metrics`.
+what the route stored is read from its database, what it counted from `/metrics`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 from collections.abc import AsyncIterator
-from contextlib import closing
 
 from bot.alerts.tokens import new_token
 from bot.services import SERVICES
 from standins.local import LocalSystem
 from tests.alert_integrations import add_integration, answer, post_alert, stored_notices
+from tests.stored import execute, on_postgres
 from tests.test_alert_payloads import ALERTMANAGER, grafana_body
 
 FIRING = {"key": "backup", "status": "firing", "title": "Nightly backup failed"}
@@ -135,10 +134,22 @@ async def test_a_notice_that_could_not_be_stored_is_503_so_the_sender_retries(
     system: LocalSystem,
 ) -> None:
     token = await add_integration(system)
-    with closing(sqlite3.connect(system.database)) as db:
-        db.execute(
+    if on_postgres(system):
+        execute(
+            system,
+            "CREATE FUNCTION full_disk() RETURNS trigger LANGUAGE plpgsql "
+            "AS $$ BEGIN RAISE EXCEPTION 'database or disk is full'; END $$",
+        )
+        execute(
+            system,
             "CREATE TRIGGER full_disk BEFORE INSERT ON alert_notices "
-            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+            "FOR EACH ROW EXECUTE FUNCTION full_disk()",
+        )
+    else:
+        execute(
+            system,
+            "CREATE TRIGGER full_disk BEFORE INSERT ON alert_notices "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
         )
     status, body = await post_alert(system, token, FIRING)
     assert status == 503

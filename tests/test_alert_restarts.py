@@ -12,6 +12,7 @@ from bot.alerts.tokens import new_token
 from standins.local import DEMO_CHANNEL, LocalSystem
 from tests.alerting import add_integration, firing, notify, store_while_down
 from tests.conftest import SystemFactory
+from tests.stored import database_env
 from tests.test_write_ahead import ServedBot, sends_made
 
 BOB = {"real_name": "Bob", "phone": "+234 803 100 0010"}
@@ -26,7 +27,7 @@ async def test_a_notice_stored_before_a_restart_pages_exactly_once(make_system: 
     system.slack.users["U0BOB"] = BOB
     token = await add_integration(system, "db", "<@U0BOB|bob>")
     await system.stop_bot()
-    store_while_down(system.database, token, firing("g1", "Stored before the restart"))
+    await store_while_down(system, token, firing("g1", "Stored before the restart"))
     await system.start_bot()
     await system.wait_for(lambda: pages(system))
     await system.restart_bot()
@@ -45,7 +46,7 @@ async def test_a_crash_while_the_gateway_holds_the_page_never_pages_twice(
     stand_ins.slack.users["U0BOB"] = BOB
     database = tmp_path / "served.db"
     token = new_token()
-    store_while_down(database, token, firing("g1", "DB down"), to="<@U0BOB>")
+    await store_while_down(database_env(database), token, firing("g1", "DB down"), to="<@U0BOB>")
     bot = ServedBot(stand_ins, database, tmp_path)
     await bot.start()
     try:
@@ -56,7 +57,7 @@ async def test_a_crash_while_the_gateway_holds_the_page_never_pages_twice(
         assert "[FIRING:1] DB down" in message[0] and "1 unknown" in message[0], message
         stand_ins.gateway.config.send_delay = 0
         await bot.kill()
-        store_while_down(database, token, firing("g1", "DB down"))  # a repeat: a note only
+        await store_while_down(database_env(database), token, firing("g1", "DB down"))  # a repeat
         await bot.start()
         await stand_ins.wait_for(
             lambda: any(

@@ -12,6 +12,7 @@ import pytest
 
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from tests.cli import REPO, smsbot
+from tests.stored import with_database_url
 
 NUMBERS = ",".join(f"+234803100{n:04d}" for n in range(600))
 TEXT = "Maintenance tonight from 22:00 to 23:00 UTC; the API answers 503 meanwhile. " * 3
@@ -42,7 +43,12 @@ async def piped_into_head(cwd: Path, env: dict[str, str], *args: str) -> tuple[i
         "bash",
         *args,
         cwd=cwd,
-        env={"PATH": os.environ["PATH"], "HOME": str(cwd), "PYTHONPATH": str(REPO), **env},
+        env={
+            "PATH": os.environ["PATH"],
+            "HOME": str(cwd),
+            "PYTHONPATH": str(REPO),
+            **with_database_url(env, cwd),
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -65,6 +71,7 @@ async def test_audit_into_head_ends_quietly(
     assert code == 0
 
 
+@pytest.mark.sqlite_only("a DATABASE_PATH in a missing directory; PostgreSQL has no file")
 async def test_a_database_in_a_directory_that_does_not_exist_is_said(
     tmp_path: Path, gateway_env: dict[str, str]
 ):

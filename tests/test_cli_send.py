@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -24,6 +23,7 @@ from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from standins.manual_clock import ManualClock
 from tests.cli import REPO, smsbot
 from tests.conftest import SystemFactory
+from tests.stored import database_env, rows, with_database_url
 
 SENT, REJECTED, UNKNOWN, PARTLY = 0, 1, 3, 4
 
@@ -160,7 +160,7 @@ async def test_a_send_killed_while_the_gateway_holds_it_is_on_record_as_unknown(
         "-m",
         "hi",
         cwd=tmp_path,
-        env=env,
+        env=with_database_url(env, tmp_path),
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )
@@ -179,17 +179,17 @@ async def test_send_beside_a_running_bot_shares_its_database_and_posts_nothing(
     system = await make_system(clock=clock)
     assert system.settings is not None
     database = system.settings.database_path
-    env = {**system.environment(), "DATABASE_PATH": str(database)}
+    env = {**system.environment(), **database_env(database)}
     run = await smsbot(tmp_path, "send", "+2348031000010", "-m", "from cron", env=env)
     assert run.code == SENT, run.stderr
-    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT s.kind, r.msg_id FROM sends s JOIN recipients r").fetchall()
-    assert rows == [("cli", system.gateway.sent[0]["msgId"])]
+    sent = rows(env, "SELECT s.kind, r.msg_id FROM sends s JOIN recipients r ON r.send_id = s.id")
+    assert sent == [("cli", system.gateway.sent[0]["msgId"])]
     await system.gateway.wait_for_pushes(1, timeout=10)  # the report is in the bot's database
     await clock.advance(10.0)  # the worker's rounds after it: none may post a message for it
     assert system.slack.calls_to("chat.postMessage") == []
 
 
+@pytest.mark.sqlite_only("a DATABASE_PATH that is a directory; PostgreSQL has no file")
 async def test_a_database_path_that_cannot_hold_the_record_sends_nothing(
     tmp_path: Path, gateway: GatewaySimulator
 ) -> None:
@@ -203,6 +203,7 @@ async def test_a_database_path_that_cannot_hold_the_record_sends_nothing(
     assert sends_made(gateway) == []
 
 
+@pytest.mark.sqlite_only("a DATABASE_PATH in a missing directory; PostgreSQL has no file")
 async def test_a_database_path_in_a_missing_directory_sends_nothing_and_creates_nothing(
     tmp_path: Path, gateway: GatewaySimulator
 ) -> None:

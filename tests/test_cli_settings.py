@@ -10,6 +10,7 @@ import pytest
 from bot.config import variable_names
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from tests.cli import smsbot
+from tests.stored import database_env
 
 GARBAGE = "?? not valid ??"
 
@@ -29,8 +30,9 @@ def everything_bad_but(**good: str) -> dict[str, str]:
 
 
 def database(path: Path) -> dict[str, str]:
-    """The database settings good: the SQLite file, and DATABASE_URL unset (it is read too)."""
-    return {"DATABASE_PATH": str(path), "DATABASE_URL": ""}
+    """The database settings good: the SQLite file, and DATABASE_URL unset (it is read too),
+    or set to the file's PostgreSQL database under tests/on_postgres.py."""
+    return {"DATABASE_URL": "", **database_env(path)}
 
 
 def gateway(url: str, **more: str) -> dict[str, str]:

@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import itertools
 import shutil
-import sqlite3
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
@@ -68,6 +67,7 @@ from standins.gateway_simulator import SimulatorConfig
 from standins.local import DEMO_CHANNEL, LocalSystem
 from storage import NewRecipient, NewSend, Outbox, Reports, Sends, Store
 from tests.conftest import SystemFactory
+from tests.stored import rows
 
 # Part one: the pure rules, pinned exhaustively.
 
@@ -551,8 +551,7 @@ class DeliveryMachine(RuleBasedStateMachine):
         return f"{states[D]} delivered, {states[F]} failed, {pending} pending"
 
     def read(self, sql: str) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
-            return db.execute(sql).fetchall()
+        return rows(self.system, sql)
 
     @invariant()
     def database_matches_model(self) -> None:

@@ -11,7 +11,6 @@ import asyncio
 import itertools
 import json
 import re
-import sqlite3
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Iterator
@@ -24,6 +23,7 @@ from hypothesis import strategies as st
 
 from standins.gateway_simulator import SimulatorConfig
 from standins.local import LocalSystem
+from tests.stored import records
 
 T = TypeVar("T")
 
@@ -112,13 +112,8 @@ def gateway_sends(system: LocalSystem) -> int:
     return sum(1 for operation, _ in system.gateway.requests if operation == "send")
 
 
-def read_reports(live: Live) -> list[sqlite3.Row]:
-    settings_ = live.system.settings
-    assert settings_ is not None
-    uri = f"file:{settings_.database_path}?mode=ro"
-    with sqlite3.connect(uri, uri=True) as connection:
-        connection.row_factory = sqlite3.Row
-        return connection.execute("SELECT * FROM reports ORDER BY id").fetchall()
+def read_reports(live: Live) -> list[dict[str, Any]]:
+    return records(live.system, "SELECT * FROM reports ORDER BY id")
 
 
 # strategies

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +21,7 @@ from aiohttp import web
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.manual_clock import ManualClock
 from tests.conftest import SystemFactory
+from tests.stored import records
 
 SEND_PATH = "/api/v1/international/sms/send"
 BALANCE_PATH = "/api/v1/international/sms/balance"
@@ -207,18 +207,10 @@ async def rig(request: pytest.FixtureRequest, make_system: SystemFactory) -> Asy
 # reading what the bot did
 
 
-def database(system: LocalSystem) -> sqlite3.Connection:
-    assert system.settings is not None
-    connection = sqlite3.connect(f"file:{system.settings.database_path}?mode=ro", uri=True)
-    connection.row_factory = sqlite3.Row
-    return connection
-
-
-def sends_and_recipients(system: LocalSystem) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
-    with database(system) as connection:
-        sends = connection.execute("SELECT * FROM sends").fetchall()
-        recipients = connection.execute("SELECT * FROM recipients").fetchall()
-    return sends, recipients
+def sends_and_recipients(
+    system: LocalSystem,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return records(system, "SELECT * FROM sends"), records(system, "SELECT * FROM recipients")
 
 
 async def told(system: LocalSystem, clock: ManualClock | None = None) -> dict[str, Any]:

@@ -39,6 +39,8 @@ from storage.schema import migrations
 from storage.sends import CREATED_SINCE_SQL
 from storage.sent_by import RECENT_BY_SENDER_SQL
 
+pytestmark = pytest.mark.sqlite_only("SQLite's query plans; the app is not run here")
+
 GROWING = {"sends", "recipients", "reports", "alert_groups", "alert_notes"}
 # The outbox holds one row per send whose channel message is behind, deleted once Slack has
 # it: its size is the backlog of the moment, not the history, so reading it whole is fine.

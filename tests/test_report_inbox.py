@@ -9,13 +9,12 @@ in the inbox is applied at the next start.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
-from typing import Any
 
 from standins.local import LocalSystem
 from tests.cli import smsbot
 from tests.conftest import SystemFactory
+from tests.stored import execute, rows
 from tests.test_report_webhook import metric, post_raw, report, shows
 
 NUMBERS = [f"+23480310{n:05d}" for n in range(120)]
@@ -26,11 +25,6 @@ async def send_to(system: LocalSystem, numbers: list[str]) -> str:
     assert status == 200
     await shows(system, f"0 delivered, 0 failed, {len(numbers)} pending")
     return str(system.gateway.sent[0]["msgId"])
-
-
-def rows(system: LocalSystem, sql: str) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(f"file:{system.database}?mode=ro", uri=True) as db:
-        return db.execute(sql).fetchall()
 
 
 async def test_a_burst_of_reports_is_applied_once_each_in_arrival_order(
@@ -68,11 +62,11 @@ async def test_a_report_a_crash_left_in_the_inbox_is_applied_at_the_next_start(
     await system.stop_bot()
     # what a crash between the answer and the applier's commit leaves behind
     body = '{"msgId": "%s", "mobile": "%s", "status": 0, "errorCode": "DELIVRD"}'
-    with sqlite3.connect(system.database) as db:
-        db.execute(
-            "INSERT INTO inbox (received_at, body) VALUES (?, ?)",
-            ["2026-11-26T00:00:00.000+00:00", body % (msg_id, NUMBERS[0][1:])],
-        )
+    execute(
+        system,
+        "INSERT INTO inbox (received_at, body) VALUES (?, ?)",
+        ["2026-11-26T00:00:00.000+00:00", body % (msg_id, NUMBERS[0][1:])],
+    )
     await system.start_bot()
     await shows(system, "1 delivered, 0 failed, 1 pending")
     assert rows(system, "SELECT received_at, outcome FROM reports") == [

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from standins.manual_clock import ManualClock
 from standins.slack import ChannelMessage, plain
 from tests.cli import smsbot
 from tests.conftest import SystemFactory
+from tests.stored import rows
 
 DELIVERS = "+2348031000010"
 FAILS = "+2348031000019"
@@ -165,6 +165,7 @@ async def test_updates_left_pending_at_shutdown_are_made_after_restart(
     await system.wait_for(lambda: message_with(system, "1 delivered"), timeout=15)
 
 
+@pytest.mark.sqlite_only("the SQLite file's one-process lock; PostgreSQL is shared by replicas")
 async def test_a_second_bot_on_the_same_database_is_refused_in_words(
     system: LocalSystem, tmp_path: Path
 ):
@@ -174,6 +175,7 @@ async def test_a_second_bot_on_the_same_database_is_refused_in_words(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.sqlite_only("the SQLite file's permissions; PostgreSQL's are the server's")
 def test_the_database_file_is_readable_by_its_owner_only(system: LocalSystem) -> None:
     assert system.settings
     mode = system.settings.database_path.stat().st_mode & 0o777
@@ -194,10 +196,7 @@ async def test_report_webhook_takes_only_allowed_source_addresses(
         answer = await response.json()
     assert answer["code"] == (1004 if status == 403 else 0)
     await system.reports_applied()
-    rows = sqlite3.connect(f"file:{system.database}?mode=ro", uri=True).execute(
-        "SELECT count(*) FROM reports"
-    )
-    assert rows.fetchone()[0] == (0 if status == 403 else 1)
+    assert rows(system, "SELECT count(*) FROM reports") == [(0 if status == 403 else 1,)]
 
 
 def paced_calls(system: LocalSystem, channel: str) -> list[float]:

@@ -4,7 +4,6 @@ the bot still works on does, and without the setting nothing goes at all."""
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,13 +14,9 @@ from standins.local import DEMO_CHANNEL, LocalSystem
 from storage import Store
 from storage.retention import Retention
 from tests.conftest import SystemFactory
+from tests.stored import rows
 
 DELIVERS, FAILS, SILENT = "+2348031000010", "+2348031000019", "+2348031000017"
-
-
-def rows(system: LocalSystem, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(f"file:{system.database}?mode=ro", uri=True) as db:
-        return db.execute(sql).fetchall()
 
 
 def settled(system: LocalSystem) -> bool:

@@ -9,7 +9,6 @@ gateway simulator (its `send_*` knobs) behind a real signed `/sms send`.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ import pytest
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.manual_clock import ManualClock
 from tests.conftest import SystemFactory
+from tests.stored import records
 
 NUMBER = "+2348031000010"
 QUICK = {"SMS_GATEWAY_TIMEOUT": "0.5"}
@@ -35,14 +35,8 @@ MAYBE_SENT: dict[str, dict[str, Any]] = {
 REFUSALS = list(range(1001, 1012))
 
 
-def stored(system: LocalSystem) -> tuple[list[sqlite3.Row], list[sqlite3.Row]]:
-    assert system.settings is not None
-    with sqlite3.connect(f"file:{system.settings.database_path}?mode=ro", uri=True) as db:
-        db.row_factory = sqlite3.Row
-        return (
-            db.execute("SELECT * FROM sends").fetchall(),
-            db.execute("SELECT * FROM recipients").fetchall(),
-        )
+def stored(system: LocalSystem) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return records(system, "SELECT * FROM sends"), records(system, "SELECT * FROM recipients")
 
 
 def sends_made(system: LocalSystem) -> list[Any]:

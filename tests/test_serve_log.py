@@ -17,6 +17,7 @@ from standins.local import LocalSystem, wait_until_serving
 from standins.slack import APP_TOKEN
 from tests.cli import REPO, free_port
 from tests.conftest import SystemFactory
+from tests.stored import database_env
 
 DELIVERS = "+2348031000010"
 
@@ -34,7 +35,7 @@ async def served(
         cwd=tmp_path,
         env={
             **stand_ins.environment(),
-            "DATABASE_PATH": str(tmp_path / "served.db"),
+            **database_env(tmp_path / "served.db"),
             "PORT": str(port),
             "PATH": "/usr/bin:/bin",
             "PYTHONPATH": str(REPO),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, wait_until_serving
 from tests.cli import REPO, free_port
 from tests.conftest import SystemFactory
+from tests.stored import database_env, rows
 
 
 async def test_sigterm_lets_a_send_in_flight_finish_and_closes_cleanly(
@@ -21,7 +21,7 @@ async def test_sigterm_lets_a_send_in_flight_finish_and_closes_cleanly(
     database = tmp_path / "served.db"
     env = {
         **stand_ins.environment(),
-        "DATABASE_PATH": str(database),
+        **database_env(database),
         "PORT": str(port),
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(REPO),
@@ -38,8 +38,7 @@ async def test_sigterm_lets_a_send_in_flight_finish_and_closes_cleanly(
     )
     url = f"http://127.0.0.1:{port}"
     assert stand_ins.session
-    await stand_ins.wait_for(lambda: database.exists(), timeout=20)
-    await wait_until_serving(stand_ins.session, url, timeout=10)
+    await wait_until_serving(stand_ins.session, url, timeout=30)
     status, _ = await stand_ins.slack.slash_command(
         stand_ins.session, url + "/slack/events", SIGNING_SECRET, "send +2348031000010 bye"
     )
@@ -49,9 +48,8 @@ async def test_sigterm_lets_a_send_in_flight_finish_and_closes_cleanly(
     _, stderr = await asyncio.wait_for(bot.communicate(), timeout=30)
     assert bot.returncode == 0, stderr.decode()
     assert "Traceback" not in stderr.decode()
-    rows = sqlite3.connect(f"file:{database}?mode=ro", uri=True).execute(
-        "SELECT r.msg_id, s.message_ts FROM recipients r JOIN sends s ON s.id = r.send_id"
+    (msg_id, ts), *_ = rows(
+        env, "SELECT r.msg_id, s.message_ts FROM recipients r JOIN sends s ON s.id = r.send_id"
     )
-    (msg_id, ts), *_ = rows.fetchall()
     assert msg_id == stand_ins.gateway.sent[0]["msgId"] and ts
     assert stand_ins.slack.channel_messages(DEMO_CHANNEL)

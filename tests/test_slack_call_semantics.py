@@ -8,8 +8,6 @@ shows: nothing doubled, nothing promised lost.
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
 from typing import Any
 
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from standins.local import DEMO_CHANNEL, LocalSystem
 from standins.slack import ChannelMessage, plain
 from tests.conftest import SystemFactory
+from tests.stored import rows
 
 DELIVERS = "+2348031000010"
 FAILS = "+2348031000019"
@@ -60,8 +59,8 @@ def alerts(system: LocalSystem, channel: str | None = None) -> list[ChannelMessa
 
 
 def stored(system: LocalSystem, sql: str) -> int:
-    with closing(sqlite3.connect(f"file:{system.database}?mode=ro", uri=True)) as db:
-        return int(db.execute(sql).fetchone()[0])
+    [(count,)] = rows(system, sql)
+    return int(count)
 
 
 def outbox_empty(system: LocalSystem) -> bool:

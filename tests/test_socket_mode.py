@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import socket
-import sqlite3
 from dataclasses import replace
 from typing import Any
 
@@ -25,6 +24,7 @@ from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem
 from standins.slack import APP_TOKEN
 from standins.slack_requests import signed_headers, slash_command_body
 from tests.conftest import SystemFactory
+from tests.stored import rows
 
 SOCKET_MODE = {"SLACK_APP_TOKEN": APP_TOKEN}
 DELIVERS = "+2348031000010"
@@ -81,9 +81,8 @@ async def push_report(system: LocalSystem, msg_id: str) -> tuple[int, Any]:
 
 
 def stored_reports(system: LocalSystem, msg_id: str) -> int:
-    with sqlite3.connect(f"file:{system.database}?mode=ro", uri=True) as db:
-        query = "SELECT count(*) FROM reports WHERE msg_id = ?"
-        return int(db.execute(query, (msg_id,)).fetchone()[0])
+    [(count,)] = rows(system, "SELECT count(*) FROM reports WHERE msg_id = ?", [msg_id])
+    return int(count)
 
 
 def errors_from(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:

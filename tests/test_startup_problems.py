@@ -68,6 +68,7 @@ async def test_a_port_in_use_is_one_line_naming_the_port(tmp_path: Path, taken_p
     assert f"PORT={taken_port}" in line and "in use" in line
 
 
+@pytest.mark.sqlite_only("a DATABASE_PATH that is a directory; PostgreSQL has no file")
 async def test_a_database_path_that_is_a_directory_is_one_line(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir()
@@ -77,6 +78,7 @@ async def test_a_database_path_that_is_a_directory_is_one_line(tmp_path: Path) -
     assert names_in(tmp_path) == ["data"], "nothing created beside it"
 
 
+@pytest.mark.sqlite_only("a DATABASE_PATH that is not an SQLite file; PostgreSQL has no file")
 async def test_a_database_path_that_is_not_sqlite_is_one_line_and_left_untouched(
     tmp_path: Path,
 ) -> None:
@@ -89,6 +91,7 @@ async def test_a_database_path_that_is_not_sqlite_is_one_line_and_left_untouched
     assert names_in(tmp_path) == ["notes.txt"]
 
 
+@pytest.mark.sqlite_only("a DATABASE_PATH in a missing directory; PostgreSQL has no file")
 async def test_a_database_in_a_missing_directory_is_one_line_and_no_tree_is_made(
     tmp_path: Path,
 ) -> None:
@@ -99,6 +102,7 @@ async def test_a_database_in_a_missing_directory_is_one_line_and_no_tree_is_made
     assert not (tmp_path / "var").exists()
 
 
+@pytest.mark.sqlite_only("the SQLite file's one-process lock; PostgreSQL is shared by replicas")
 async def test_a_database_held_by_another_process_is_one_line(tmp_path: Path) -> None:
     database = tmp_path / "bot.db"
     holder = Store(database, lambda: datetime.now(UTC))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET, LocalSystem, wait_until_serving
 from tests.cli import REPO
 from tests.conftest import SystemFactory
+from tests.stored import database_env, rows
 from tests.test_shutdown import free_port
 
 NUMBER = "+2348031000010"
@@ -38,7 +38,7 @@ class ServedBot:
         self.folder = folder
         self.env = {
             **stand_ins.environment(),
-            "DATABASE_PATH": str(database),
+            **database_env(database),
             "PORT": str(self.port),
             "SMS_GATEWAY_TIMEOUT": "60",
             "PATH": "/usr/bin:/bin",
@@ -119,10 +119,7 @@ async def test_a_send_is_listed_by_status_while_the_gateway_still_holds_it(
     confirmed = await system.wait_for(lambda: system.slack.responses[1:], timeout=10)
     msg_id = system.gateway.sent[0]["msgId"]
     assert msg_id in confirmed[0]["text"]
-    assert system.settings is not None
-    with sqlite3.connect(f"file:{system.settings.database_path}?mode=ro", uri=True) as db:
-        rows = db.execute("SELECT msg_id, state FROM recipients").fetchall()
-    assert rows == [(msg_id, "accepted")]
+    assert rows(system, "SELECT msg_id, state FROM recipients") == [(msg_id, "accepted")]
 
 
 async def test_each_msgid_is_logged_at_info_as_the_gateway_answers(
