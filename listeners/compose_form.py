@@ -31,6 +31,7 @@ from listeners.commands.grammar.requests import SendRequest, WrittenTime
 from listeners.commands.grammar.scanner import scan_recipients
 from listeners.commands.grammar.schedule import read_at
 from sms.parts import is_gsm7, room_left, segments
+from sms.text import unsendable
 
 CALLBACK_ID = "send_sms"  # the shortcut's and the modal's
 PEOPLE, OTHERS, MESSAGE, SENDER, AT, CHANNEL, PARTS = (
@@ -231,6 +232,8 @@ def read(
         errors[MESSAGE] = "Write the message."
     elif len(message) > MAX_MESSAGE_CHARS:
         errors[MESSAGE] = f"The most I can send is {MAX_MESSAGE_CHARS} characters."
+    elif refused := unsendable(message):
+        errors[MESSAGE] = refused
     sender = typed(values, SENDER) or None
     if sender and len(sender) > MAX_SENDER_CHARS:
         errors[SENDER] = f"A sender ID is at most {MAX_SENDER_CHARS} characters."

@@ -10,6 +10,7 @@ import asyncio
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -17,7 +18,7 @@ from standins.local import LocalSystem, wait_until_serving
 from standins.slack import APP_TOKEN
 from tests.cli import REPO, free_port
 from tests.conftest import SystemFactory
-from tests.stored import database_env
+from tests.stored import database_env, on_postgres
 
 DELIVERS = "+2348031000010"
 
@@ -89,7 +90,12 @@ async def test_serve_logs_one_line_at_start_and_one_at_stop_and_no_noise(
     assert "event loop uvloop," in start[0], "serve runs on uvloop where it is installed"
     assert "reports at POST /sms/reports" in start[0]
     assert "alerts at http://127.0.0.1:" in start[0] and "/alerts/…" in start[0]
-    assert f"database {tmp_path / 'served.db'}" in start[0]
+    database = database_env(tmp_path / "served.db")
+    if on_postgres(database):  # host, port and name; never the URL, which may hold a password
+        url = urlsplit(database["DATABASE_URL"])
+        assert f"database PostgreSQL {url.hostname}:{url.port}{url.path}," in start[0]
+    else:
+        assert f"database {tmp_path / 'served.db'}," in start[0]
     assert "guardrails:" in start[0]
     assert [m for m in said if m.startswith("INFO server.serving smsbot stopped")], said
     noise = [

@@ -96,6 +96,17 @@ async def test_empty_message_is_refused_clearly(system: LocalSystem) -> None:
     await nothing_reached_the_gateway(system)
 
 
+async def test_a_message_holding_a_nul_character_is_refused_in_the_ack(
+    system: LocalSystem,
+) -> None:
+    """U+0000 cannot be stored in PostgreSQL text nor sent by many gateways: said at once,
+    on either database, instead of a send that fails after "Sending your SMS"."""
+    status, ack = await system.slash(f"send {DELIVERS} -- disk\x00full")
+    assert status == 200
+    assert "NUL character (U+0000)" in ack
+    await nothing_reached_the_gateway(system)
+
+
 async def test_send_without_recipients_asks_who(system: LocalSystem) -> None:
     _, ack = await system.slash("send hello there")
     assert "Who should get it?" in ack

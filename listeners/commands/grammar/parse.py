@@ -38,6 +38,7 @@ from listeners.commands.grammar.scanner import recipient_items, scan_recipients,
 from listeners.commands.grammar.schedule import place, read_at
 from listeners.commands.grammar.usage import MAX_MESSAGE_CHARS, SUBCOMMANDS, usage
 from sms.phones import InvalidNumber, normalize
+from sms.text import unsendable
 
 MAX_CONTACT_NAME = 32
 _CONTACT_NAME = re.compile(rf"[A-Za-z][A-Za-z0-9_.\-]{{0,{MAX_CONTACT_NAME - 1}}}")
@@ -132,6 +133,8 @@ def _parse_send(
             f"{MAX_MESSAGE_CHARS}.",
             usage(kind),
         )
+    if refused := unsendable(message):
+        raise UsageError(refused, usage(kind))
     written = read_at(at, kind) if at is not None else None
     reading_zone = (written.zone or zone) if written is not None else None
     send_at, notes = None, ()
