@@ -1,4 +1,4 @@
-"""Opt-in: run the tests with the app on PostgreSQL (issue 13).
+"""Run the tests with the app on PostgreSQL: the second half of the README's test command.
 
     pytest -p tests.on_postgres
 

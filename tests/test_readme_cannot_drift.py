@@ -257,3 +257,11 @@ async def test_open_ended_series_appear_with_their_documented_labels_at_first_us
         text.splitlines()
     )
     assert_series_match_the_table(text)
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    """CI's last line is the command a newcomer copies: both backends, nothing added."""
+    command = fenced_block_after(readme(), "Run the tests:").strip()
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").strip().splitlines()[-1]
+    assert ci == command
+    assert command.endswith("&& pytest && pytest -p tests.on_postgres")
