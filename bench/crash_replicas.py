@@ -24,20 +24,18 @@ from __future__ import annotations
 import asyncio
 import random
 import shutil
-import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
+import pg  # bench/pg.py
 from common import eventually, free_port  # bench/common.py, beside this script
 from crashkit import (
     EVERYTHING_DONE,
-    REPO,
     Reader,
     bot_env,
     outcome,
@@ -132,27 +130,10 @@ def page_alerts(db: Reader, slack: SlackStandIn) -> dict[str, int]:
     }
 
 
-def postgres_cluster() -> Any:
-    """A started throwaway PostgreSQL server (tests/postgres.py, read from the checkout:
-    `tests` is not an installed package)."""
-    sys.path.insert(0, str(REPO))
-    import pytest
-
-    from tests.postgres import Cluster, need_postgres
-
-    try:
-        bin_dir = need_postgres()
-    except (pytest.skip.Exception, pytest.fail.Exception) as why:
-        sys.exit(f"--replicas 2 needs PostgreSQL: {why}")
-    cluster = Cluster(bin_dir)
-    cluster.start()
-    return cluster
-
-
 async def replicated(kills: int, sends: int, numbers: int, pages: int, seed: int) -> int:
     rng = random.Random(seed)
     workdir = Path(tempfile.mkdtemp(prefix="smsbot-crash-replicas-"))
-    cluster = postgres_cluster()
+    cluster = pg.cluster()
     try:
         return await _run(cluster.create_database(), workdir, kills, sends, numbers, pages, rng)
     finally:

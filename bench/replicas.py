@@ -1,0 +1,309 @@
+"""Report webhook throughput on three back ends in one run: one SQLite process, one
+PostgreSQL replica, two PostgreSQL replicas behind one load generator.
+
+    python bench/replicas.py [--seconds 5] [--connections 32] [--rounds 4]
+
+Needs `wrk` and PostgreSQL's server binaries (Debian: apt-get install wrk postgresql).
+The same request as bench/webhook.py: each is a DELIVRD report for the next seeded
+(msgId, mobile), so each one changes a recipient's state, answered only once durable.
+
+Rounds are interleaved (each round runs the three back ends one after another, starting
+with a different one each round), and after each run the bot's applier is waited for,
+so the next run has the core to itself. Each back end's rate is divided by the SQLite
+bot's rate of the same round; the ratio printed is the median of those.
+
+Pinning, on two cores: every server-side process runs on SERVER_CORE (1): the bots and
+PostgreSQL with all its backends. SQLite does its database work inside the bot's process,
+on that core; giving PostgreSQL the other core would hand the PostgreSQL setups a second
+core for free, so the server side gets one core in all three. wrk and this script (with
+the Slack and gateway stand-ins, idle here) run on LOAD_CORE (0). PostgreSQL runs with
+fsync on, as in production (the tests' cluster turns it off), and the default
+`synchronous_commit = on`, against SQLite's `synchronous = FULL`.
+
+wrk runs with two threads in every case, each thread holding its own connections to one
+address (Lua `setup` sets `thread.addr`): both to the one server, or one thread per
+replica for two replicas, which splits the load evenly like a round-robin balancer while
+wrk itself stays the same. Each thread posts every second pair, so none is posted twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import pg  # bench/pg.py
+import psycopg
+from common import (  # bench/common.py, beside this script
+    LOAD_CORE,
+    MOBILE_BASE,
+    MSG_PREFIX,
+    REPO,
+    SERVER_CORE,
+    free_port,
+    need_wrk,
+    pin,
+    pin_self,
+    ready,
+    seed,
+    wrk,
+)
+
+from bot.gateway import secret_digest
+from standins.gateway_simulator import GatewaySimulator
+from standins.slack import SlackStandIn
+
+SENDS, PER_SEND = 2000, 100
+THREADS = 2
+BACKENDS = ("SQLite, one process", "PostgreSQL, one replica", "PostgreSQL, two replicas")
+
+# As common.LUA, with each wrk thread sent to its own address and taking every THREADS-th pair.
+LUA = """
+local ports = {{{ports}}}
+local made = 0
+function setup(thread)
+  thread.addr = wrk.lookup("127.0.0.1", ports[(made % #ports) + 1])[1]
+  thread:set("i", {start} + made)
+  made = made + 1
+end
+local per_send = {per_send}
+local pairs = {pairs}
+request = function()
+  local n = i % pairs
+  i = i + {threads}
+  local body = string.format(
+    '{{"mobile":"%d","msgId":"{msg_prefix}%08d","timestamp":"20261125050907","status":0,' ..
+    '"errorCode":"DELIVRD","desc":""}}',
+    {mobile_base} + (n % per_send), math.floor(n / per_send))
+  return wrk.format("POST", nil, {{["Content-Type"] = "application/json",
+    ["appKey"] = "{key}", ["appSecret"] = "{secret}"}}, body)
+end
+"""
+
+
+class Backend:
+    """One back end: its bots (one or two `smsbot serve`), and how far its pairs got."""
+
+    def __init__(self, name: str, envs: list[dict[str, str]], folder: Path, rows: int) -> None:
+        self.name = name
+        self.envs = envs
+        self.folder = folder
+        self.rows = rows
+        self.ports = [int(env["PORT"]) for env in envs]
+        self.processes: list[asyncio.subprocess.Process] = []
+        self.posted = 0
+        self.runs: list[dict[str, float]] = []
+        self.drains: list[float] = []
+        self.logged = 0
+        self.rollbacks: int | None = None  # PostgreSQL: transactions rolled back (lost races)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.ports[0]}"
+
+    async def start(self) -> None:
+        for env in self.envs:
+            self.processes.append(
+                await asyncio.create_subprocess_exec(
+                    *pin(SERVER_CORE), sys.executable, "-m", "smsbot", "serve", env=env
+                )
+            )
+        for port in self.ports:
+            await ready(f"http://127.0.0.1:{port}/healthz")
+        await until_working(self.ports)
+
+    async def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+            await process.wait()
+
+    def script(self, key: str, digest: str) -> Path:
+        path = self.folder / f"{len(self.runs)}-{self.ports[0]}.lua"
+        ports = ", ".join(f'"{port}"' for port in self.ports)
+        path.write_text(
+            LUA.format(
+                ports=ports,
+                start=self.posted,
+                threads=THREADS,
+                per_send=PER_SEND,
+                pairs=self.rows,
+                mobile_base=MOBILE_BASE,
+                msg_prefix=MSG_PREFIX,
+                key=key,
+                secret=digest,
+            )
+        )
+        return path
+
+
+async def until_working(ports: list[int], seconds: float = 30) -> None:
+    """Until one bot does the background work (a first replica waits out its grace): the
+    applier must run, or the first round's drain would measure the take-over."""
+    deadline = time.monotonic() + seconds
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            for port in ports:
+                async with session.get(f"http://127.0.0.1:{port}/healthz") as reply:
+                    if (await reply.json()).get("role") in ("single", "active"):
+                        return
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"no bot on ports {ports} took the background work")
+
+
+async def pending(url: str) -> float:
+    """`smsbot_reports_pending`: reports answered and not applied yet (the inbox, shared)."""
+    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as reply:
+        found = re.search(r"^smsbot_reports_pending ([\d.e+]+)$", await reply.text(), re.M)
+    assert found, "no smsbot_reports_pending in /metrics"
+    return float(found[1])
+
+
+async def drain(url: str) -> float:
+    """Seconds until every answered report is applied."""
+    started = time.monotonic()
+    while await pending(url) > 0:
+        if time.monotonic() - started > 120:
+            raise RuntimeError("reports still pending 120 s after the load stopped")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started
+
+
+def env_for(base: dict[str, str], port: int, database: dict[str, str]) -> dict[str, str]:
+    return {**base, **database, "HOST": "127.0.0.1", "PORT": str(port)}
+
+
+async def main(seconds: int, connections: int, rounds: int) -> None:
+    need_wrk()
+    pin_self(LOAD_CORE)
+    folder = Path(tempfile.mkdtemp(prefix="smsbot-replicas-"))
+    server = pg.cluster(durable=True, core=SERVER_CORE)
+    durability = pg.show(server.url(), "fsync", "synchronous_commit")
+    slack, gateway = SlackStandIn(), GatewaySimulator()
+    await slack.start()
+    gateway_url = await gateway.start()
+    key, secret = gateway.config.app_key, gateway.config.app_secret
+    base = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": "bench",
+        "SLACK_API_URL": slack.api_url,
+        "SMS_API_URL": gateway_url,
+        "SMS_APP_KEY": key,
+        "SMS_APP_SECRET": secret,
+        "LOG_LEVEL": "ERROR",
+        "SMS_POLL_AFTER": "86400",
+    }
+    sqlite_rows = seed(folder / "bench.db", SENDS, PER_SEND)
+    one_url, two_url = server.create_database(), server.create_database()
+    one_rows, two_rows = (seed_pg(url) for url in (one_url, two_url))
+    backends = [
+        Backend(
+            BACKENDS[0],
+            [env_for(base, free_port(), {"DATABASE_PATH": str(folder / "bench.db")})],
+            folder,
+            sqlite_rows,
+        ),
+        Backend(
+            BACKENDS[1], [env_for(base, free_port(), {"DATABASE_URL": one_url})], folder, one_rows
+        ),
+        Backend(
+            BACKENDS[2],
+            [env_for(base, free_port(), {"DATABASE_URL": two_url}) for _ in range(2)],
+            folder,
+            two_rows,
+        ),
+    ]
+    loop = asyncio.get_running_loop()
+    digest = secret_digest(secret)
+    try:
+        for backend in backends:
+            await backend.start()
+        for r in range(rounds):
+            for backend in backends[r % 3 :] + backends[: r % 3]:
+                script = backend.script(key, digest)
+                run = await loop.run_in_executor(
+                    None, wrk, backend.url + "/sms/reports", script, seconds, connections, THREADS
+                )
+                backend.runs.append(run)
+                backend.posted += int(run["requests"])
+                backend.drains.append(await drain(backend.url))
+        for backend, database in zip(backends, (None, one_url, two_url), strict=True):
+            backend.logged, backend.rollbacks = logged(folder / "bench.db", database)
+    finally:
+        for backend in backends:
+            await backend.stop()
+        await gateway.stop()
+        await slack.stop()
+        server.stop()
+    report(backends, seconds, connections, rounds, durability)
+
+
+def logged(path: Path, url: str | None) -> tuple[int, int | None]:
+    """Reports in the log (every answered one, once applied) and, on PostgreSQL, the
+    transactions rolled back: mostly serialization failures PgStore ran again."""
+    query = "SELECT count(*) FROM reports"
+    if url is None:
+        with sqlite3.connect(path) as db:
+            return int(db.execute(query).fetchone()[0]), None
+    with psycopg.connect(url) as conn:
+        count = conn.execute(query).fetchone()
+        rolled = conn.execute(
+            "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    return (int(count[0]) if count else 0), (int(rolled[0]) if rolled else None)
+
+
+def seed_pg(url: str) -> int:
+    return pg.seed_postgres(url, SENDS, PER_SEND)
+
+
+def report(
+    backends: list[Backend], seconds: int, connections: int, rounds: int, durability: str
+) -> None:
+    print(
+        f"wrk -t{THREADS} -c{connections} -d{seconds}s pinned to core {LOAD_CORE}; bots and "
+        f"PostgreSQL ({durability}) pinned to core {SERVER_CORE}; {rounds} rounds, interleaved"
+    )
+    sqlite = backends[0]
+    for backend in backends:
+        runs = backend.runs
+        rps = " ".join(f"{run['rps']:.0f}" for run in runs)
+        p99 = " ".join(f"{run['p99_ms']:.1f}" for run in runs)
+        print(
+            f"{backend.name:26} {statistics.median(r['rps'] for r in runs):7.0f} req/s median "
+            f"({rps}); p99 ms median {statistics.median(r['p99_ms'] for r in runs):.1f} ({p99}); "
+            f"applied in {statistics.median(backend.drains):.1f} s median after a round; "
+            f"{backend.posted} answered (wrk's count), {backend.logged} logged"
+            + ("" if backend.rollbacks is None else f", {backend.rollbacks} rolled back")
+        )
+    for backend in backends[1:]:
+        rates = [
+            mine["rps"] / base["rps"] for mine, base in zip(backend.runs, sqlite.runs, strict=True)
+        ]
+        p99s = [
+            mine["p99_ms"] / base["p99_ms"]
+            for mine, base in zip(backend.runs, sqlite.runs, strict=True)
+        ]
+        print(
+            f"{backend.name} / SQLite: req/s {statistics.median(rates):.2f} "
+            f"({' '.join(f'{x:.2f}' for x in rates)}), p99 {statistics.median(p99s):.2f} "
+            f"({' '.join(f'{x:.2f}' for x in p99s)})"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=4)
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, args.connections, args.rounds))
