@@ -30,6 +30,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pg  # bench/pg.py
@@ -58,6 +59,10 @@ ACTIVE_SHARE = 0.75  # kills aimed at the replica doing the background work
 WATCH_EVERY = 0.2
 PUSHERS = 8
 PAGE_ALERT = "smsbot-page-alert-"
+# Slack answers chat.postMessage this late: a kill at a page alert's post lands before the
+# answer, so the replica taking over must find the alert by its marker, not post it again.
+SLOW_POST = 0.5
+FOUND_AGAIN = "was posted; its answer had been lost"  # bot/escalation.py's log line
 # A page's alert, as the database says it was made: its recipients marked escalated (1, or
 # 3 while the post is under way) and the first of them, from which the marker is made.
 ALERTS_SQL = (
@@ -151,7 +156,7 @@ async def _run(
     pages: int,
     rng: random.Random,
 ) -> int:
-    slack = SlackStandIn()
+    slack = SlackStandIn(delays={"chat.postMessage": SLOW_POST})
     gateway = GatewaySimulator(SimulatorConfig(report_url=None, balance=Decimal(10**6)))
     await slack.start()
     gateway_url = await gateway.start()
@@ -224,26 +229,15 @@ async def _run(
                     to = ",".join(f"+234805{p:03d}{n:04d}" for n in range(PAGE_NUMBERS))
                     await command(f"page {to} crash page {p}")
 
-            killed = Counter[str]()
-
-            async def killer() -> None:
-                for _ in range(kills):
-                    await asyncio.sleep(rng.uniform(*KILL_GAP))
-                    roles = await watch.roles()
-                    working = [n for n, r in enumerate(roles) if r in ("active", "taking over")]
-                    others = [n for n in range(len(replicas)) if n not in working]
-                    if working and (rng.random() < ACTIVE_SHARE or not others):
-                        victim = working[0]
-                    else:
-                        victim = rng.choice(others)
-                    killed[roles[victim] or "not answering"] += 1
-                    await replicas[victim].kill()
-                    await replicas[victim].start(session)
+            killer = Killer(replicas, session, watch, rng)
 
             done = asyncio.Event()
             watching = asyncio.create_task(watch.run(done))
+            sniping = asyncio.create_task(killer.at_page_alerts(slack, done))
             started = time.monotonic()
-            await asyncio.gather(killer(), pager(), *(pusher() for _ in range(PUSHERS)))
+            await asyncio.gather(
+                killer.now_and_then(kills), pager(), *(pusher() for _ in range(PUSHERS))
+            )
             pushing = time.monotonic() - started
 
             db = Reader(url=url)
@@ -253,7 +247,7 @@ async def _run(
             )
             await asyncio.sleep(1)
             done.set()
-            await watching
+            await asyncio.gather(watching, sniping)
             result = outcome(db, slack, answered)
             alerts = page_alerts(db, slack)
             db.close()
@@ -263,9 +257,9 @@ async def _run(
     await gateway.stop()
     await slack.stop()
 
-    kinds = ", ".join(f"{n} {role}" for role, n in sorted(killed.items()))
+    kinds = ", ".join(f"{n} {role}" for role, n in sorted(killer.killed.items()))
     starts = " + ".join(str(replica.starts) for replica in replicas)
-    print(f"kills: {kills} ({kinds}; replicas started {starts} times)")
+    print(f"kills: {killer.kills} ({kinds}; replicas started {starts} times)")
     print(f"pushing took {pushing:.1f}s; caught up afterwards: {settled}")
     print(f"take-overs seen: {watch.takeovers}; both active at once: {watch.both_active} polls")
     print(f"longest without an active replica: {watch.longest_without:.1f}s")
@@ -275,6 +269,8 @@ async def _run(
         f"pages made: {alerts['pages']} x {PAGE_NUMBERS} recipients (slash commands answered "
         f"{commands['answered']}, typed again {commands['typed again']})"
     )
+    found = found_again(workdir)
+    print(f"page alerts found by their marker instead of posted again (replica logs): {found}")
     print(
         f"page alerts made: {alerts['made']}, doubled: {alerts['doubled']}, missing: "
         f"{alerts['missing']}, stray: {alerts['stray']}; page recipients never alerted "
@@ -282,6 +278,70 @@ async def _run(
     )
     good_alerts = not any(alerts[k] for k in ("doubled", "missing", "stray", "unalerted"))
     return 0 if ok and good_alerts and watch.both_active == 0 and settled else 1
+
+
+class Killer:
+    """SIGKILLs a replica and starts it again, one at a time: now and then (KILL_GAP), and
+    just after a page alert's post reached Slack, before its answer is back (SLOW_POST)."""
+
+    def __init__(
+        self,
+        replicas: list[ChildBot],
+        session: aiohttp.ClientSession,
+        watch: Watch,
+        rng: random.Random,
+    ) -> None:
+        self.replicas = replicas
+        self.session = session
+        self.watch = watch
+        self.rng = rng
+        self.killed = Counter[str]()  # by the victim's role when killed
+        self.kills = 0
+        self._one_at_a_time = asyncio.Lock()
+
+    async def now_and_then(self, kills: int) -> None:
+        for _ in range(kills):
+            await asyncio.sleep(self.rng.uniform(*KILL_GAP))
+            await self.kill(self.rng.random() < ACTIVE_SHARE, "")
+
+    async def at_page_alerts(self, slack: SlackStandIn, done: asyncio.Event) -> None:
+        """The first post of each page alert: kill the replica doing the work right then."""
+        seen: set[str] = set()
+        looked = 0
+        while not done.is_set():
+            calls, looked = slack.calls[looked:], len(slack.calls)
+            for call in calls:
+                marker = _alert_marker(call.params) if call.method == "chat.postMessage" else None
+                if marker and marker not in seen:
+                    seen.add(marker)
+                    await self.kill(True, " at a page alert's post")
+            await asyncio.sleep(0.02)
+
+    async def kill(self, at_work: bool, why: str) -> None:
+        """Kill the replica doing the background work (`at_work`) or another one."""
+        async with self._one_at_a_time:
+            roles = await self.watch.roles()
+            working = [n for n, r in enumerate(roles) if r in ("active", "taking over")]
+            others = [n for n in range(len(self.replicas)) if n not in working]
+            if working and (at_work or not others):
+                victim = working[0]
+            else:
+                victim = self.rng.choice(others)
+            self.killed[f"{roles[victim] or 'not answering'}{why}"] += 1
+            self.kills += 1
+            await self.replicas[victim].kill()
+            await self.replicas[victim].start(self.session)
+
+
+def found_again(workdir: Path) -> int:
+    """Page alerts a replica taking over found in Slack by their marker, from the logs."""
+    return sum(log.read_text().count(FOUND_AGAIN) for log in workdir.glob("replica-*.log"))
+
+
+def _alert_marker(params: dict[str, Any]) -> str | None:
+    blocks = params.get("blocks") or []
+    marker = str(blocks[0].get("block_id", "")) if blocks else ""
+    return marker if marker.startswith(PAGE_ALERT) else None
 
 
 async def _has_active(watch: Watch) -> bool:
