@@ -7,6 +7,9 @@ started again, over and over.
 - The killer waits KILL_GAP seconds (a contested take-over waits TAKE_OVER, 4 s, so work
   happens between kills), then SIGKILLs the replica /healthz calls `active` (or `taking
   over`) ACTIVE_SHARE of the time, the other one otherwise, and starts it again at once.
+  It also kills the working replica at each page alert's first chat.postMessage, which
+  the Slack stand-in answers SLOW_POST late: the replica taking over must find that alert
+  by its marker (bot/notifier/once.py) instead of posting it again.
 - A watcher polls both /healthz every WATCH_EVERY s: a take-over is an `active` replica
   that is not the process seen active before; two `active` at once must never be seen.
 - Pages (`/sms page`) are made meanwhile, to either replica. Their numbers get no report
