@@ -38,6 +38,8 @@ def cluster(*, durable: bool = False, core: int | None = None) -> Any:
             return list(super()._as_owner(*(arg for arg in argv if arg != "-F")))
 
     server = (Durable if durable else Cluster)(bin_dir)
+    if (os.cpu_count() or 1) < 2 or not hasattr(os, "sched_setaffinity"):
+        core = None  # as common.pin: nothing to pin on one core
     mine = os.sched_getaffinity(0) if core is not None else None
     try:
         if core is not None:
