@@ -7,10 +7,12 @@ Needs `wrk` and PostgreSQL's server binaries (Debian: apt-get install wrk postgr
 The same request as bench/webhook.py: each is a DELIVRD report for the next seeded
 (msgId, mobile), so each one changes a recipient's state, answered only once durable.
 
-Rounds are interleaved (each round runs the three back ends one after another, starting
-with a different one each round), and after each run the bot's applier is waited for,
-so the next run has the core to itself. Each back end's rate is divided by the SQLite
-bot's rate of the same round; the ratio printed is the median of those.
+All three back ends start first and stay up for the whole run. After a warm-up of
+WARM_UP seconds on each (not counted: its first connections, its pools filling up), the
+rounds are interleaved: each runs the three one after another, starting with a different
+one each round, and after each run the bot's applier is waited for, so the next run has
+the core to itself. Each back end's rate and p99 are divided by the SQLite bot's of the
+same round; the ratio printed is the median of those.
 
 Pinning, on two cores: every server-side process runs on SERVER_CORE (1): the bots and
 PostgreSQL with all its backends. SQLite does its database work inside the bot's process,
@@ -63,6 +65,7 @@ from standins.slack import SlackStandIn
 
 SENDS, PER_SEND = 2000, 100
 THREADS = 2
+WARM_UP = 1  # seconds of load on each back end before the rounds: first connections, pools
 BACKENDS = ("SQLite, one process", "PostgreSQL, one replica", "PostgreSQL, two replicas")
 
 # As common.LUA, with each wrk thread sent to its own address and taking every THREADS-th pair.
@@ -126,7 +129,7 @@ class Backend:
             await process.wait()
 
     def script(self, key: str, digest: str) -> Path:
-        path = self.folder / f"{len(self.runs)}-{self.ports[0]}.lua"
+        path = self.folder / f"{self.posted}-{self.ports[0]}.lua"
         ports = ", ".join(f'"{port}"' for port in self.ports)
         path.write_text(
             LUA.format(
@@ -227,15 +230,23 @@ async def main(seconds: int, connections: int, rounds: int) -> None:
     try:
         for backend in backends:
             await backend.start()
-        for r in range(rounds):
+        for r in range(-1, rounds):  # round -1 warms up (pools fill up), and is not counted
             for backend in backends[r % 3 :] + backends[: r % 3]:
                 script = backend.script(key, digest)
                 run = await loop.run_in_executor(
-                    None, wrk, backend.url + "/sms/reports", script, seconds, connections, THREADS
+                    None,
+                    wrk,
+                    backend.url + "/sms/reports",
+                    script,
+                    seconds if r >= 0 else WARM_UP,
+                    connections,
+                    THREADS,
                 )
-                backend.runs.append(run)
                 backend.posted += int(run["requests"])
-                backend.drains.append(await drain(backend.url))
+                took = await drain(backend.url)
+                if r >= 0:
+                    backend.runs.append(run)
+                    backend.drains.append(took)
         for backend, database in zip(backends, (None, one_url, two_url), strict=True):
             backend.logged, backend.rollbacks = logged(folder / "bench.db", database)
     finally:
