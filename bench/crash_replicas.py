@@ -42,6 +42,7 @@ from crashkit import (
     EVERYTHING_DONE,
     Reader,
     bot_env,
+    marked,
     outcome,
     print_outcome,
     push_until_acknowledged,
@@ -122,11 +123,7 @@ class Watch:
 
 def page_alerts(db: Reader, slack: SlackStandIn) -> dict[str, int]:
     """Page alerts the database says were made, and how many times each is in Slack."""
-    posts = Counter(
-        str(m.blocks[0].get("block_id"))
-        for m in slack.messages.values()
-        if m.blocks and str(m.blocks[0].get("block_id", "")).startswith(PAGE_ALERT)
-    )
+    posts = Counter(marked(m) for m in slack.messages.values() if marked(m).startswith(PAGE_ALERT))
     made = {f"{PAGE_ALERT}{page}-{first}" for page, first in db.rows(ALERTS_SQL)}
     return {
         "pages": db.rows("SELECT count(*) FROM sends WHERE kind = 'page'")[0][0],

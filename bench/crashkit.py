@@ -19,10 +19,11 @@ import psycopg
 from sms import phones
 from standins.gateway_simulator import GatewaySimulator
 from standins.local import SIGNING_SECRET
-from standins.slack import SlackStandIn
+from standins.slack import ChannelMessage, SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
 # What is left to do: reports answered but not applied, channel updates not made.
+TRACKED = "smsbot-send-"  # a tracked message's marker (bot/notifier/tracked.py)
 EVERYTHING_DONE = "SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM outbox)"
 
 
@@ -127,6 +128,12 @@ class Outcome:
     missing: int
     doubled: int
     unsaid: int
+    tracked_twice: int  # sends whose tracked message is in Slack more than once
+
+
+def marked(message: ChannelMessage) -> str:
+    """A post's marker: its first block's block_id (bot/notifier/once.py), or ""."""
+    return str(message.blocks[0].get("block_id", "")) if message.blocks else ""
 
 
 def expected_counts(db: Reader) -> dict[tuple[str, str], str]:
@@ -161,7 +168,9 @@ def outcome(db: Reader, slack: SlackStandIn, answered: set[str]) -> Outcome:
         named = sum(m.text.count(phones.mask(mobile)) for m in slack.thread(channel, ts))
         doubled += named > 1
         unsaid += named == 0
+    tracked = Counter(marked(m) for m in slack.messages.values() if marked(m).startswith(TRACKED))
     return Outcome(
+        tracked_twice=sum(n > 1 for n in tracked.values()),
         answered=len(answered),
         stored=len(answered & stored),
         lost=len(answered - stored),
@@ -177,6 +186,7 @@ def print_outcome(result: Outcome, pushed: int) -> bool:
     print(f"reports stored: {result.stored}")
     print(f"acknowledged reports lost: {result.lost}")
     print(f"channel updates missing: {result.missing}")
+    print(f"tracked messages posted twice: {result.tracked_twice}")
     print(
         f"failure thread replies doubled: {result.doubled}, not made: {result.unsaid} "
         "(at most once)"
