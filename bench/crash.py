@@ -12,6 +12,8 @@ random moments and started again on the same database. At the end it prints:
 - reports stored: how many of those are in the database (must be all of them);
 - channel updates missing: sends whose tracked message in Slack does not show the counts
   in the database once the bot has caught up (must be 0);
+- tracked messages posted twice: sends whose tracked message (its marker) is in Slack more
+  than once (must be 0);
 - failure thread replies doubled (must be 0) and not made: those are at most once, so a
   kill between marking and posting can lose one (the tracked message still shows it).
 
@@ -20,7 +22,8 @@ database, reports are pushed to both, one of them (mostly the active one) is SIG
 and started again, and pages are made meanwhile whose page alerts must each be posted
 exactly once; it prints the take-overs seen and the page alerts made, doubled, missing.
 
-Exit status 0 only when nothing acknowledged was lost and no update is missing.
+Exit status 0 only when every report was acknowledged, none of them lost, no update is
+missing and nothing was posted twice (in replica mode: and every page alert made once).
 """
 
 from __future__ import annotations
