@@ -30,13 +30,12 @@ import shutil
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pg  # bench/pg.py
+from chaos import KILL_GAP, PAGE_ALERT, Killer, Watch, eventually_async, found_again, has_active
 from common import eventually, free_port  # bench/common.py, beside this script
 from crashkit import (
     EVERYTHING_DONE,
@@ -57,16 +56,11 @@ from standins.slack import SlackStandIn
 
 PAGE_TIMEOUT = 2.5  # SMS_PAGE_TIMEOUT: pages time out while the kills go on
 PAGE_NUMBERS = 2  # recipients per page
-KILL_GAP = (1.0, 6.0)  # seconds between kills
 RESTART = 1.0  # about what a replica's start takes, for pacing the pushers
-ACTIVE_SHARE = 0.75  # kills aimed at the replica doing the background work
-WATCH_EVERY = 0.2
 PUSHERS = 8
-PAGE_ALERT = "smsbot-page-alert-"
 # Slack answers chat.postMessage this late: a kill at a page alert's post lands before the
 # answer, so the replica taking over must find the alert by its marker, not post it again.
 SLOW_POST = 0.5
-FOUND_AGAIN = "was posted; its answer had been lost"  # bot/escalation.py's log line
 # A page's alert, as the database says it was made: its recipients marked escalated (1, or
 # 3 while the post is under way) and the first of them, from which the marker is made.
 ALERTS_SQL = (
@@ -78,47 +72,6 @@ UNALERTED_SQL = (
     "SELECT count(*) FROM recipients r JOIN sends s ON s.id = r.send_id "
     "WHERE s.kind = 'page' AND r.state != 'delivered' AND r.escalated != 1"
 )
-
-
-class Watch:
-    """Both replicas' roles, polled: take-overs, and any moment with two active ones."""
-
-    def __init__(self, replicas: list[ChildBot], session: aiohttp.ClientSession) -> None:
-        self.replicas = replicas
-        self.session = session
-        self.takeovers = 0
-        self.both_active = 0
-        self.longest_without = 0.0  # seconds with no replica `active`
-        self._last: tuple[int, int] | None = None  # (replica, its start number)
-        self._active_at = time.monotonic()
-
-    async def roles(self) -> list[str | None]:
-        """Each replica's role from /healthz; None for one that does not answer."""
-        roles: list[str | None] = []
-        for replica in self.replicas:
-            try:
-                async with self.session.get(
-                    replica.url + "/healthz", timeout=aiohttp.ClientTimeout(total=1)
-                ) as response:
-                    roles.append(str((await response.json())["role"]))
-            except (TimeoutError, aiohttp.ClientError, ValueError, KeyError):
-                roles.append(None)
-        return roles
-
-    async def run(self, done: asyncio.Event) -> None:
-        while not done.is_set():
-            roles = await self.roles()
-            active = [n for n, role in enumerate(roles) if role == "active"]
-            self.both_active += len(active) > 1
-            now = time.monotonic()
-            if active:
-                self.longest_without = max(self.longest_without, now - self._active_at)
-                self._active_at = now
-            for n in active:
-                who = (n, self.replicas[n].starts)
-                self.takeovers += self._last is not None and who != self._last
-                self._last = who
-            await asyncio.sleep(WATCH_EVERY)
 
 
 def page_alerts(db: Reader, slack: SlackStandIn) -> dict[str, int]:
@@ -194,7 +147,7 @@ async def _run(
         try:
             for replica in replicas:
                 await replica.start(session)
-            if not await eventually_async(lambda: _has_active(watch), 30):
+            if not await eventually_async(lambda: has_active(watch), 30):
                 raise RuntimeError("no replica became active")
             for s in range(sends):
                 to = ",".join(f"+234803{s:03d}{n:04d}" for n in range(numbers))
@@ -278,81 +231,3 @@ async def _run(
     )
     good_alerts = not any(alerts[k] for k in ("doubled", "missing", "stray", "unalerted"))
     return 0 if ok and good_alerts and watch.both_active == 0 and settled else 1
-
-
-class Killer:
-    """SIGKILLs a replica and starts it again, one at a time: now and then (KILL_GAP), and
-    just after a page alert's post reached Slack, before its answer is back (SLOW_POST)."""
-
-    def __init__(
-        self,
-        replicas: list[ChildBot],
-        session: aiohttp.ClientSession,
-        watch: Watch,
-        rng: random.Random,
-    ) -> None:
-        self.replicas = replicas
-        self.session = session
-        self.watch = watch
-        self.rng = rng
-        self.killed = Counter[str]()  # by the victim's role when killed
-        self.kills = 0
-        self._one_at_a_time = asyncio.Lock()
-
-    async def now_and_then(self, kills: int) -> None:
-        for _ in range(kills):
-            await asyncio.sleep(self.rng.uniform(*KILL_GAP))
-            await self.kill(self.rng.random() < ACTIVE_SHARE, "")
-
-    async def at_page_alerts(self, slack: SlackStandIn, done: asyncio.Event) -> None:
-        """The first post of each page alert: kill the replica doing the work right then."""
-        seen: set[str] = set()
-        looked = 0
-        while not done.is_set():
-            calls, looked = slack.calls[looked:], len(slack.calls)
-            for call in calls:
-                marker = _alert_marker(call.params) if call.method == "chat.postMessage" else None
-                if marker and marker not in seen:
-                    seen.add(marker)
-                    await self.kill(True, " at a page alert's post")
-            await asyncio.sleep(0.02)
-
-    async def kill(self, at_work: bool, why: str) -> None:
-        """Kill the replica doing the background work (`at_work`) or another one."""
-        async with self._one_at_a_time:
-            roles = await self.watch.roles()
-            working = [n for n, r in enumerate(roles) if r in ("active", "taking over")]
-            others = [n for n in range(len(self.replicas)) if n not in working]
-            if working and (at_work or not others):
-                victim = working[0]
-            else:
-                victim = self.rng.choice(others)
-            self.killed[f"{roles[victim] or 'not answering'}{why}"] += 1
-            self.kills += 1
-            await self.replicas[victim].kill()
-            await self.replicas[victim].start(self.session)
-
-
-def found_again(workdir: Path) -> int:
-    """Page alerts a replica taking over found in Slack by their marker, from the logs."""
-    return sum(log.read_text().count(FOUND_AGAIN) for log in workdir.glob("replica-*.log"))
-
-
-def _alert_marker(params: dict[str, Any]) -> str | None:
-    blocks = params.get("blocks") or []
-    marker = str(blocks[0].get("block_id", "")) if blocks else ""
-    return marker if marker.startswith(PAGE_ALERT) else None
-
-
-async def _has_active(watch: Watch) -> bool:
-    return "active" in await watch.roles()
-
-
-async def eventually_async(condition: Callable[[], Awaitable[bool]], seconds: float) -> bool:
-    """`common.eventually` for a condition that must await."""
-    deadline = time.monotonic() + seconds
-    while not await condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.2)
-    return True
