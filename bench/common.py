@@ -103,13 +103,15 @@ def lua(
     return script
 
 
-def wrk(url: str, script: Path, seconds: int, connections: int) -> dict[str, float]:
+def wrk(
+    url: str, script: Path, seconds: int, connections: int, threads: int = 1
+) -> dict[str, float]:
     """Requests per second, p99 latency (ms) and requests made, from wrk pinned to LOAD_CORE."""
     out = subprocess.run(
         [
             *pin(LOAD_CORE),
             "wrk",
-            "-t1",
+            f"-t{threads}",
             f"-c{connections}",
             f"-d{seconds}s",
             "--latency",
