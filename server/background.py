@@ -42,8 +42,9 @@ def who_works(services: Services, workers: Workers) -> Alone | Shared:
     from storage.postgres.url import conninfo
 
     home = services.home
-    shared = Shared(
-        workers, Lease(conninfo(url)), Megaphone(conninfo(url)), news={"home": home.refresh}
-    )
+    caller = services.store.caller
+    assert caller is not None, "a PgStore always says which process it is"
+    lease = Lease(conninfo(url), caller=caller)
+    shared = Shared(workers, lease, Megaphone(conninfo(url)), news={"home": home.refresh})
     home.elsewhere = lambda user: shared.tell_all("home", user)
     return shared

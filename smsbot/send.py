@@ -11,9 +11,11 @@ poller still follows its delivery.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import sqlite3
 import sys
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 from bot.config import Settings
@@ -39,6 +41,17 @@ exit status:
 Each phone is texted once however it is written (+234..., 234..., with spaces, repeated).
 SMS_SIGNATURE and SMS_SENDER_ID apply as for /sms send, and the send is recorded in
 the database (see `smsbot audit`) before the gateway is called."""
+
+
+def _alive(settings: Settings, store: Store) -> AbstractAsyncContextManager[object]:
+    """On PostgreSQL, this process counts as alive while it calls the gateway, so a
+    replica does not take its send for one a crash cut off (storage/sends.py)."""
+    if not settings.database_url or store.caller is None:
+        return contextlib.nullcontext()
+    from storage.postgres.lease import alive
+    from storage.postgres.url import conninfo
+
+    return alive(conninfo(settings.database_url), store.caller)
 
 
 def _now() -> datetime:
@@ -90,24 +103,32 @@ async def run(args: argparse.Namespace, settings: Settings, gateway: GatewayClie
                 file=sys.stderr,
             )
             return REJECTED
-    try:
-        result = await send_and_store(
-            gateway,
-            Sends(store),
-            send,
-            [Target(number) for number in numbers],
-            None,
-            signature=settings.sms_signature,
-        )
-    except DATABASE_ERRORS as error:
-        print(
-            f"smsbot: the send could not be recorded in the database ({error}); it may or "
-            "may not have been sent, and is not re-sent: check with the provider",
-            file=sys.stderr,
-        )
-        return UNKNOWN
-    finally:
-        await store.close()
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(store.close)
+        try:
+            await stack.enter_async_context(_alive(settings, store))
+        except DATABASE_ERRORS as error:
+            print(
+                f"smsbot: the database stopped answering ({error}); nothing was sent",
+                file=sys.stderr,
+            )
+            return REJECTED
+        try:
+            result = await send_and_store(
+                gateway,
+                Sends(store),
+                send,
+                [Target(number) for number in numbers],
+                None,
+                signature=settings.sms_signature,
+            )
+        except DATABASE_ERRORS as error:
+            print(
+                f"smsbot: the send could not be recorded in the database ({error}); it may "
+                "or may not have been sent, and is not re-sent: check with the provider",
+                file=sys.stderr,
+            )
+            return UNKNOWN
     return _report(result)
 
 

@@ -101,6 +101,8 @@ class SendView:
     acked_by: str | None = None
     """Who pressed Acknowledge on the page (m009); its escalation stops."""
     acked_at: str | None = None
+    caller: int | None = None
+    """The process that made its gateway call, with replicas (m017); None on SQLite."""
     recipients: tuple[Recipient, ...] = field(default_factory=tuple)
 
     @property

@@ -365,3 +365,13 @@ def m016_inbox(db: Database) -> None:
     db["inbox"].create(
         {"id": int, "received_at": str, "body": str}, pk="id", not_null={"received_at", "body"}
     )
+
+
+@migrations()
+def m017_send_callers(db: Database) -> None:
+    """Which process is in a send's gateway call. With replicas (PostgreSQL) a send still
+    `calling` was cut off only if its caller is gone: `live_callers` lists the processes
+    alive (there, the advisory locks they hold; storage/postgres/lease.py). Here one
+    process has the file, so `caller` stays NULL and the view is empty."""
+    db.execute("ALTER TABLE sends ADD COLUMN caller INTEGER")
+    db.execute("CREATE VIEW live_callers AS SELECT NULL AS caller WHERE 0")

@@ -58,7 +58,13 @@ class Sends:
 
         def write(db: Database) -> int:
             sent = goes_out(send.send_at, send.zone, now)
-            row = {**send.__dict__, "created": now, "goes_out": sent, "phase": CALLING}
+            row = {
+                **send.__dict__,
+                "created": now,
+                "goes_out": sent,
+                "phase": CALLING,
+                "caller": self.store.caller,
+            }
             send_id = int(db["sends"].insert(row).last_pk)
             db["recipients"].insert_all(
                 {
@@ -114,9 +120,10 @@ class Sends:
         await self.store.write(write)
 
     async def recover_interrupted(self, before: datetime) -> list[int]:
-        """Sends still `calling` that were begun before `before` (this process's start): a crash
-        came between their gateway call and its answer. Their unanswered recipients stay
-        `unknown`; they become `interrupted` and their tracked message is queued."""
+        """Sends still `calling` that were begun before `before` (this process's start) by a
+        process that is gone: a crash came between their gateway call and its answer. Their
+        unanswered recipients stay `unknown`; they become `interrupted` and their tracked
+        message is queued. (On SQLite `caller` is NULL: the start alone says it.)"""
         now = iso(self.store.clock())
 
         def write(db: Database) -> list[int]:
@@ -124,7 +131,8 @@ class Sends:
                 row[0]
                 for row in db.execute(
                     # `phase` written out, so the partial index sends_calling (m007) serves it
-                    "SELECT id FROM sends WHERE phase = 'calling' AND created < ? ORDER BY id",
+                    "SELECT id FROM sends WHERE phase = 'calling' AND created < ? AND (caller IS "
+                    "NULL OR caller NOT IN (SELECT caller FROM live_callers)) ORDER BY id",
                     [iso(before)],
                 )
             ]

@@ -48,6 +48,7 @@ class Store:
         that write a row beside a running bot, which SQLite's own locking serialises."""
         self.path = Path(path)
         self.clock = clock
+        self.caller: int | None = None  # one process per file: sends need not say which
         self._exclusive = exclusive
         self._lock = DatabaseLock(self.path)
         self._writer = Writer(str(self.path))

@@ -25,6 +25,8 @@ LONG_ONES: dict[str, str] = {
     "is said at once, and the list .env.example and the README are checked against",
     "storage/schema.py": "the schema's history, one migration after another in the order a "
     "database applies them: it only ever grows at the end",
+    "storage/postgres/schema.py": "the same history in PostgreSQL's DDL, step for step beside "
+    "storage/schema.py: it grows at the end with it",
 }
 
 

@@ -104,6 +104,8 @@ def postgres_catalog(url: str) -> Catalog:
         columns = conn.execute(
             "SELECT table_name, column_name, data_type, is_nullable, column_default "
             "FROM information_schema.columns WHERE table_schema = 'public' "
+            "AND table_name IN (SELECT table_name FROM information_schema.tables "
+            "WHERE table_schema = 'public' AND table_type = 'BASE TABLE') "
             "ORDER BY table_name, ordinal_position"
         ).fetchall()
         for table, name, data_type, nullable, default in columns:

@@ -25,6 +25,7 @@ from standins.child import ChildBot
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET
 from standins.slack import SlackStandIn
+from storage.postgres.lease import LOCK_KEY
 from tests.cli import REPO, free_port, smsbot
 from tests.postgres import Cluster as PostgresCluster
 
@@ -82,6 +83,17 @@ class Cluster:
             assert loop.time() < deadline, f"answers {self.slack.responses}"
             await asyncio.sleep(0.05)
         return self.slack.responses[:count]
+
+    def sends_made(self) -> list[Any]:
+        return [body for op, body in self.gateway.requests if op == "send"]
+
+    async def until_gateway_has(self, count: int, seconds: float = 20) -> None:
+        """Until `count` send requests have reached the gateway (answered or held)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while len(self.sends_made()) < count:
+            assert loop.time() < deadline, f"the gateway has {self.sends_made()}"
+            await asyncio.sleep(0.05)
 
     async def send(self, replica: ChildBot, number: str, text: str) -> None:
         url = replica.url + "/slack/events"
@@ -213,8 +225,10 @@ async def test_an_active_replica_whose_session_is_cut_stops_and_one_replica_carr
     with psycopg.connect(postgres_url, autocommit=True) as conn:
         (cut,) = conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_locks "
-            "WHERE locktype = 'advisory' AND granted AND database = "
-            "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            "WHERE locktype = 'advisory' AND granted AND objsubid = 1 "
+            "AND ((classid::bigint << 32) | objid::bigint) = %s AND database = "
+            "(SELECT oid FROM pg_database WHERE datname = current_database())",
+            [LOCK_KEY],
         ).fetchall()
     assert cut == (True,)
 
@@ -232,3 +246,27 @@ async def test_an_active_replica_whose_session_is_cut_stops_and_one_replica_carr
     cluster.gateway.config.report_url = first.url + "/sms/reports"
     await cluster.send(first, "+2348031000013", "after the cut")
     await cluster.channel(lambda t: t and t[0].endswith("1 delivered, 0 failed, 0 pending"))
+
+
+async def test_a_send_in_its_gateway_call_is_left_alone_while_its_replica_lives(
+    cluster: Cluster,
+) -> None:
+    """The active replica looks for sends cut off in their gateway call every round; one
+    the standby is still calling for is not one of them (its caller is alive), and one
+    whose replica was killed mid-call is shown with its recipient unknown, never re-sent."""
+    _first, second = await cluster.start_both()
+    cluster.gateway.config.report_url = second.url + "/sms/reports"
+    cluster.gateway.config.send_delay = 3.0  # several of the active replica's rounds
+
+    await cluster.send(second, "+2348031000014", "slow gateway")
+    await cluster.channel(lambda t: t and t[0].endswith("1 delivered, 0 failed, 0 pending"))
+    edits = [c.params for c in cluster.slack.calls if c.method.startswith("chat.")]
+    assert not [e for e in edits if "unknown" in str(e.get("text", ""))], edits
+
+    cluster.gateway.config.send_delay = 60.0
+    await cluster.send(second, "+2348031000015", "cut off")  # acked; the call goes on
+    await cluster.until_gateway_has(2)
+    await second.kill()
+    texts = await cluster.channel(lambda t: len(t) == 2 and "1 unknown" in t[1])
+    assert len(cluster.sends_made()) == 2, "never sent again"
+    assert texts[0].endswith("1 delivered, 0 failed, 0 pending")

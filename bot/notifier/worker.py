@@ -47,10 +47,11 @@ class Notifier:
         clock: Clock,
         wake: asyncio.Event,
         shown: Callable[[SendView], None] = lambda send: None,
-        stale_calls: float | None = None,
+        replicas: bool = False,
     ) -> None:
-        """`stale_calls`, with replicas: seconds after which a send still in its gateway call
-        was cut off (its replica died); without, only sends begun before this run are."""
+        """`replicas`: another process may die in a gateway call at any time, so each round
+        looks for sends cut off (storage/sends.py knows whose caller is gone); alone, the
+        start is the only time a crash can have left one."""
         self.sends = sends
         self.outbox = outbox
         self.tracked = tracked
@@ -61,7 +62,7 @@ class Notifier:
         self.wake = wake
         # Told of each send whose new state was taken to its channel (App Home refreshes).
         self._shown = shown
-        self.stale_calls = stale_calls
+        self.replicas = replicas
         self._channels: dict[str, asyncio.Task[None]] = {}
         self._in_hand: dict[int, str] = {}  # send -> the channel whose task is working on it
         self._missed: set[str] = set()  # busy channels a round found more rows for
@@ -79,7 +80,7 @@ class Notifier:
             await self.clock.wait(self.wake, self.interval * 5)
             self.wake.clear()
             await self.clock.sleep(self.interval)  # a burst of changes makes one round
-            if self.stale_calls is not None:
+            if self.replicas:
                 await self._recover_interrupted()
             try:
                 await self.flush()
@@ -167,13 +168,9 @@ class Notifier:
                 log.exception("update of send %s failed; trying again next round", seen.id)
 
     async def _recover_interrupted(self) -> None:
-        """Sends a crash caught in their gateway call: shown as unknown, never sent again.
-
-        With replicas another one may be in a call right now: only calls older than
-        `stale_calls` count (a call's answer, should it come after all, still applies)."""
-        before = self.clock.now() - timedelta(seconds=self.stale_calls or 0)
+        """Sends a crash caught in their gateway call: shown as unknown, never sent again."""
         try:
-            interrupted = await self.sends.recover_interrupted(before=before)
+            interrupted = await self.sends.recover_interrupted(before=self.clock.now())
         except Exception:
             log.exception("could not look for sends interrupted by a crash")
             return

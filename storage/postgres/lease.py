@@ -11,13 +11,19 @@ machines and nothing must be renewed on time: the lock is the session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import psycopg
 
-__all__ = ["CHANNEL", "KEEPALIVE_LOSS", "LOCK_KEY", "Lease", "Megaphone"]
+__all__ = ["CALLERS", "CHANNEL", "KEEPALIVE_LOSS", "LOCK_KEY", "Lease", "Megaphone", "alive"]
 
 LOCK_KEY = 0x736D73626F74  # "smsbot" in ASCII: the one key this database's replicas share
 CHANNEL = "smsbot"  # NOTIFY channel: the payload names the worker to wake
+# The lock space of callers: (CALLERS, id) is held by each process that writes sends, for as
+# long as it lives, so `live_callers` (schema m017) can tell a send cut off by a dead
+# replica from one another replica is still calling the gateway for.
+CALLERS = 0x736D73  # "sms"
 # Server side: probe an idle client after 5 s, every 2 s, give up after 3 misses, and drop a
 # connection whose sent data goes unacknowledged for 10 s: a vanished holder is let go
 # within about 11 s.
@@ -39,16 +45,35 @@ async def _connect(conninfo: str) -> psycopg.AsyncConnection[tuple[object, ...]]
     return conn
 
 
+async def _say_alive(conn: psycopg.AsyncConnection[tuple[object, ...]], caller: int) -> None:
+    await conn.execute("SELECT pg_advisory_lock(%s, %s)", [CALLERS, caller])
+
+
+@contextlib.asynccontextmanager
+async def alive(conninfo: str, caller: int) -> AsyncIterator[None]:
+    """`caller` counts as alive (in `live_callers`) inside the block: for `smsbot send`,
+    which writes a send without a lease session."""
+    conn = await _connect(conninfo)
+    try:
+        await _say_alive(conn, caller)
+        yield
+    finally:
+        await conn.close()
+
+
 class Lease:
     """One replica's session for the lease: try to take it, prove it still holds it, and
-    hear the pokes meant for the holder."""
+    hear the pokes meant for the holder. It also says the replica is alive (its caller id
+    locked), whether or not it holds the lease."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, caller: int) -> None:
         self.conninfo = conninfo
+        self.caller = caller
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
 
     async def connect(self) -> None:
         self._conn = await _connect(self.conninfo)
+        await _say_alive(self._conn, self.caller)
         await self._conn.execute(f"LISTEN {CHANNEL}")
 
     async def take(self) -> bool:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import psycopg
 
+from storage.postgres.lease import CALLERS
 from storage.postgres.migrations import Migrations
 from storage.sendtime import goes_out
 
@@ -292,3 +293,14 @@ def m015_sends_by_sender(conn: psycopg.Connection) -> None:
 def m016_inbox(conn: psycopg.Connection) -> None:
     """Pushed reports are answered once their body is stored here; no index but the key."""
     conn.execute(f"CREATE TABLE inbox ({ID}, received_at text NOT NULL, body text NOT NULL)")
+
+
+@migrations.add
+def m017_send_callers(conn: psycopg.Connection) -> None:
+    """The process in a send's gateway call; `live_callers`, those whose lease.py lock holds."""
+    conn.execute("ALTER TABLE sends ADD COLUMN caller bigint")
+    conn.execute(
+        "CREATE VIEW live_callers AS SELECT objid::bigint AS caller FROM pg_locks "
+        f"WHERE locktype = 'advisory' AND granted AND objsubid = 2 AND classid = {CALLERS} "
+        "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+    )

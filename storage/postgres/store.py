@@ -99,6 +99,8 @@ class PgStore:
     ) -> None:
         self.url = url
         self.clock = clock
+        # This process, in `sends.caller`: storage/postgres/lease.py keeps it locked (alive).
+        self.caller = random.randrange(1, 2**31)
         self._translate = translate
         self._keys: dict[str, tuple[str, ...]] = {}
         self._write_pool = self._pool("smsbot-write", writers, _for_writes)
