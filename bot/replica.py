@@ -156,7 +156,17 @@ class Shared:
         return self.workers.running
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._hold(), name="lease")]
+        """Take the lease at once if it is free and needs no wait, so a lone replica has its
+        workers running before it serves, as on SQLite; the rest goes on in the background."""
+        connected = False
+        try:
+            await self.lease.connect()
+            connected = True
+            if await self.lease.take() and await self.lease.server_uptime() >= TAKE_OVER:
+                self._activate()
+        except Exception as error:
+            log.warning("replica lease: %s; trying again in the background", error)
+        self._tasks = [asyncio.create_task(self._hold(connected), name="lease")]
         self._tasks += [
             asyncio.create_task(self._relay(w.name, w.wake), name=f"relay {w.name}")
             for w in self.workers.works
@@ -176,15 +186,18 @@ class Shared:
     async def release(self) -> None:
         await self.lease.close()
 
-    async def _hold(self) -> None:
+    async def _hold(self, connected: bool) -> None:
         """Forever: wait for the lock, work while it holds, stop the moment it may not.
 
         Cancelled (shutdown), it leaves the session open: the lock is let go by `release`,
         after the shutdown's last Slack updates, so no standby starts while they run."""
         while True:
             try:
-                await self.lease.connect()
-                await self._wait_for_lock()
+                if not connected:
+                    await self.lease.connect()
+                connected = False  # after a failure, a new session
+                if not self.active:
+                    await self._wait_for_lock()
                 await self._work_while_held()
             except Exception as error:
                 log.warning("replica lease: %s; trying again in %g s", error, RECONNECT)
@@ -210,11 +223,14 @@ class Shared:
             await asyncio.sleep(min(CHECK_EVERY, deadline - loop.time()))
             if not await self.lease.holds(CHECK_WITHIN):
                 raise ConnectionError("the lease's session ended while taking over")
+        self._activate()
 
-    async def _work_while_held(self) -> None:
+    def _activate(self) -> None:
         self.role = "active"
         self.workers.start()
         log.info("this replica does the background work now")
+
+    async def _work_while_held(self) -> None:
         while True:
             await self._hear(CHECK_EVERY)
             if not await self.lease.holds(CHECK_WITHIN):

@@ -240,6 +240,7 @@ async def test_duplicate_delivered_report_is_ok_and_changes_nothing(quiet: Local
     assert (await post_raw(quiet, report(msg_id)))[1] == {"code": 0, "msg": "ok"}
     await shows(quiet, "1 delivered, 0 failed, 0 pending")
     assert (await post_raw(quiet, report(msg_id)))[1] == {"code": 0, "msg": "ok"}
+    await quiet.reports_applied()  # answered once stored; counted once applied
     counts = await recipients(quiet)
     assert counts["delivered"] == 1 and counts["failed"] == 0
     received = "smsbot_reports_received_total"
