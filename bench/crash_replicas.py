@@ -44,11 +44,12 @@ from crashkit import (
     marked,
     outcome,
     print_outcome,
+    push_headers,
     push_until_acknowledged,
     reports_for,
+    sent_recipients,
 )
 
-from bot.gateway import secret_digest
 from standins.child import ChildBot
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET
@@ -153,16 +154,8 @@ async def _run(
                 to = ",".join(f"+234803{s:03d}{n:04d}" for n in range(numbers))
                 await command(f"send {to} crash test {s}")
             await eventually(lambda: len(slack.channel_messages(DEMO_CHANNEL)) >= sends, 30)
-            recipients = [
-                (body["msgId"], mobile)
-                for body in gateway.sent
-                for mobile in str(body["mobile"]).split(",")
-            ]
-            reports = reports_for(recipients, rng)
-            headers = {
-                "appKey": gateway.config.app_key,
-                "appSecret": secret_digest(gateway.config.app_secret),
-            }
+            reports = reports_for(sent_recipients(gateway), rng)
+            headers = push_headers(gateway)
             urls = [replica.url + "/sms/reports" for replica in replicas]
             answered: set[str] = set()
             queue: asyncio.Queue[dict[str, object]] = asyncio.Queue()

@@ -4,7 +4,6 @@ made at the end against the database and the Slack stand-in."""
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import sqlite3
 from collections import Counter
@@ -16,9 +15,10 @@ from typing import Any
 import aiohttp
 import psycopg
 
+from bot.gateway import secret_digest
 from sms import phones
+from standins.child import serve_env
 from standins.gateway_simulator import GatewaySimulator
-from standins.local import SIGNING_SECRET
 from standins.slack import ChannelMessage, SlackStandIn
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,15 +30,7 @@ EVERYTHING_DONE = "SELECT (SELECT count(*) FROM inbox), (SELECT count(*) FROM ou
 def bot_env(slack: SlackStandIn, gateway: GatewaySimulator, gateway_url: str) -> dict[str, str]:
     """The environment of `smsbot serve` in both modes; the caller adds the database."""
     return {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "SMS_API_URL": gateway_url,
-        "SMS_APP_KEY": gateway.config.app_key,
-        "SMS_APP_SECRET": gateway.config.app_secret,
-        "SMS_UPDATE_INTERVAL": "0.2",
+        **serve_env(slack, gateway, gateway_url),
         "SMS_POLL_AFTER": "86400",
         "SMS_CONFIRM_ABOVE": "1000000",  # the send path is measured, not its Send button
         "LOG_LEVEL": "ERROR",
@@ -192,3 +184,20 @@ def print_outcome(result: Outcome, pushed: int) -> bool:
         "(at most once)"
     )
     return not (result.lost or result.missing or result.doubled) and result.answered == pushed
+
+
+def sent_recipients(gateway: GatewaySimulator) -> list[tuple[str, str]]:
+    """(msgId, mobile) of every number the gateway accepted: what reports are made for."""
+    return [
+        (body["msgId"], mobile)
+        for body in gateway.sent
+        for mobile in str(body["mobile"]).split(",")
+    ]
+
+
+def push_headers(gateway: GatewaySimulator) -> dict[str, str]:
+    """The credentials the gateway puts on each pushed report."""
+    return {
+        "appKey": gateway.config.app_key,
+        "appSecret": secret_digest(gateway.config.app_secret),
+    }

@@ -13,9 +13,27 @@ from typing import Any
 
 import aiohttp
 
-from standins.local import wait_until_serving
+from standins.gateway_simulator import GatewaySimulator
+from standins.local import SIGNING_SECRET, wait_until_serving
+from standins.slack import SlackStandIn
 
-__all__ = ["ChildBot"]
+__all__ = ["ChildBot", "serve_env"]
+
+
+def serve_env(slack: SlackStandIn, gateway: GatewaySimulator, gateway_url: str) -> dict[str, str]:
+    """The settings of a `smsbot serve` child against the stand-ins in this process; the
+    caller adds its database (DATABASE_PATH or DATABASE_URL) and what it measures."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "SLACK_BOT_TOKEN": slack.token,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "SMS_API_URL": gateway_url,
+        "SMS_APP_KEY": gateway.config.app_key,
+        "SMS_APP_SECRET": gateway.config.app_secret,
+        "SMS_UPDATE_INTERVAL": "0.2",
+    }
 
 
 class ChildBot:

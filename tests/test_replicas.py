@@ -9,7 +9,6 @@ a SIGKILLed active replica's work is taken over by the standby.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,12 +20,12 @@ import psycopg
 import pytest
 
 from bot.replica import CHECK_EVERY, TAKE_OVER
-from standins.child import ChildBot
+from standins.child import ChildBot, serve_env
 from standins.gateway_simulator import GatewaySimulator, SimulatorConfig
 from standins.local import DEMO_CHANNEL, SIGNING_SECRET
 from standins.slack import SlackStandIn
 from storage.postgres.lease import LOCK_KEY
-from tests.cli import REPO, free_port, smsbot
+from tests.cli import free_port, smsbot
 from tests.postgres import Cluster as PostgresCluster
 
 # A take-over: the server freeing the lock at once (SIGKILL), the standby's next try, its
@@ -117,16 +116,8 @@ async def cluster(postgres_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
     await slack.start()
     gateway_url = await gateway.start()
     env = {
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": str(REPO),
-        "SLACK_BOT_TOKEN": slack.token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "SMS_API_URL": gateway_url,
-        "SMS_APP_KEY": gateway.config.app_key,
-        "SMS_APP_SECRET": gateway.config.app_secret,
+        **serve_env(slack, gateway, gateway_url),
         "DATABASE_URL": postgres_url,
-        "SMS_UPDATE_INTERVAL": "0.2",
         "LOG_LEVEL": "INFO",
     }
     replicas = [ChildBot(env, free_port(), tmp_path, tmp_path / f"replica-{n}.log") for n in "ab"]
