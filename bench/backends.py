@@ -4,39 +4,28 @@ as wrk loads it, and waiting for its applier to catch up."""
 from __future__ import annotations
 
 import asyncio
-import re
 import sys
 import time
 from pathlib import Path
 
 import aiohttp
-from common import MOBILE_BASE, MSG_PREFIX, SERVER_CORE, pin, ready
+from common import MOBILE_BASE, MSG_PREFIX, REQUEST_LUA, SERVER_CORE, pin, ready
 
 THREADS = 2  # wrk threads; each one's connections go to one address
 SENDS, PER_SEND = 2000, 100  # the seeded sends and recipients each
 
-# As common.LUA, with each wrk thread sent to its own address and taking every THREADS-th pair.
-LUA = """
+# Each wrk thread is sent to its own address and takes every THREADS-th pair.
+LUA = (
+    """
 local ports = {{{ports}}}
 local made = 0
 function setup(thread)
   thread.addr = wrk.lookup("127.0.0.1", ports[(made % #ports) + 1])[1]
   thread:set("i", {start} + made)
   made = made + 1
-end
-local per_send = {per_send}
-local pairs = {pairs}
-request = function()
-  local n = i % pairs
-  i = i + {threads}
-  local body = string.format(
-    '{{"mobile":"%d","msgId":"{msg_prefix}%08d","timestamp":"20261125050907","status":0,' ..
-    '"errorCode":"DELIVRD","desc":""}}',
-    {mobile_base} + (n % per_send), math.floor(n / per_send))
-  return wrk.format("POST", nil, {{["Content-Type"] = "application/json",
-    ["appKey"] = "{key}", ["appSecret"] = "{secret}"}}, body)
-end
-"""
+end"""
+    + REQUEST_LUA
+)
 
 
 class Backend:
@@ -82,7 +71,7 @@ class Backend:
             LUA.format(
                 ports=ports,
                 start=self.posted,
-                threads=THREADS,
+                stride=THREADS,
                 per_send=PER_SEND,
                 pairs=self.rows,
                 mobile_base=MOBILE_BASE,
@@ -106,21 +95,3 @@ async def until_working(ports: list[int], seconds: float = 30) -> None:
                         return
             await asyncio.sleep(0.1)
     raise RuntimeError(f"no bot on ports {ports} took the background work")
-
-
-async def pending(url: str) -> float:
-    """`smsbot_reports_pending`: reports answered and not applied yet (the inbox, shared)."""
-    async with aiohttp.ClientSession() as session, session.get(f"{url}/metrics") as reply:
-        found = re.search(r"^smsbot_reports_pending ([\d.e+]+)$", await reply.text(), re.M)
-    assert found, "no smsbot_reports_pending in /metrics"
-    return float(found[1])
-
-
-async def drain(url: str) -> float:
-    """Seconds until every answered report is applied."""
-    started = time.monotonic()
-    while await pending(url) > 0:
-        if time.monotonic() - started > 120:
-            raise RuntimeError("reports still pending 120 s after the load stopped")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - started

@@ -33,14 +33,14 @@ FIRST_MSG_ID = int(MSG_PREFIX + "00000000")
 MOBILE_BASE = 2348030000000
 
 # Each request posts the next (msgId, mobile) pair, so every report changes a recipient's
-# state (DELIVRD for an `accepted` recipient) until the pairs run out and wrap around.
-LUA = """
-local i = {start}
+# state (DELIVRD for an `accepted` recipient) until the pairs run out and wrap around. `i`
+# is set before this part; it steps by `stride` (wrk threads sharing the pairs take turns).
+REQUEST_LUA = """
 local per_send = {per_send}
 local pairs = {pairs}
 request = function()
   local n = i % pairs
-  i = i + 1
+  i = i + {stride}
   local body = string.format(
     '{{"mobile":"%d","msgId":"{msg_prefix}%08d","timestamp":"20261125050907","status":0,' ..
     '"errorCode":"DELIVRD","desc":""}}',
@@ -49,6 +49,7 @@ request = function()
     ["appKey"] = "{key}", ["appSecret"] = "{secret}"}}, body)
 end
 """
+LUA = "\nlocal i = {start}" + REQUEST_LUA
 
 
 async def eventually(condition: Callable[[], object], seconds: float) -> bool:
@@ -92,6 +93,7 @@ def lua(
     script.write_text(
         LUA.format(
             start=start,
+            stride=1,
             per_send=per_send,
             pairs=pairs,
             mobile_base=MOBILE_BASE,
@@ -236,3 +238,22 @@ async def ready(url: str, seconds: float = 30) -> None:
                 pass
             await asyncio.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
+
+
+async def pending(url: str) -> float:
+    """`smsbot_reports_pending` at `url` (a bot's /metrics): reports answered and not applied
+    yet (with replicas, the shared inbox's)."""
+    async with aiohttp.ClientSession() as session, session.get(url) as reply:
+        found = re.search(r"^smsbot_reports_pending ([\d.e+]+)$", await reply.text(), re.M)
+    assert found, "no smsbot_reports_pending in /metrics"
+    return float(found[1])
+
+
+async def drain(url: str) -> float:
+    """Seconds until the bot at `url` (its /metrics) has applied every report it answered."""
+    started = time.monotonic()
+    while await pending(url) > 0:
+        if time.monotonic() - started > 120:
+            raise RuntimeError("reports still pending 120 s after the load stopped")
+        await asyncio.sleep(0.05)
+    return time.monotonic() - started

@@ -40,11 +40,12 @@ from pathlib import Path
 
 import pg  # bench/pg.py
 import psycopg
-from backends import PER_SEND, SENDS, THREADS, Backend, drain
+from backends import PER_SEND, SENDS, THREADS, Backend
 from common import (  # bench/common.py, beside this script
     LOAD_CORE,
     REPO,
     SERVER_CORE,
+    drain,
     free_port,
     need_wrk,
     pin_self,
@@ -124,7 +125,7 @@ async def main(seconds: int, connections: int, rounds: int) -> None:
                     THREADS,
                 )
                 backend.posted += int(run["requests"])
-                took = await drain(backend.url)
+                took = await drain(backend.url + "/metrics")
                 if r >= 0:
                     backend.runs.append(run)
                     backend.drains.append(took)

@@ -27,6 +27,7 @@ from pathlib import Path
 import aiohttp
 from common import (  # bench/common.py, beside this script
     SERVER_CORE,
+    drain,
     free_port,
     lua,
     need_wrk,
@@ -35,7 +36,7 @@ from common import (  # bench/common.py, beside this script
     seed,
     wrk,
 )
-from webhook import bot_env, drain
+from webhook import bot_env
 
 from bot.gateway import secret_digest
 from standins.gateway_simulator import GatewaySimulator

@@ -17,21 +17,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import sqlite3
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import aiohttp
 from common import (  # bench/common.py, beside this script
     REPO,
     SERVER_CORE,
+    drain,
     free_port,
     lua,
     need_wrk,
+    pending,
     pin,
     pin_self,
     ready,
@@ -82,14 +81,6 @@ def bot_env(folder: Path, port: int, slack: SlackStandIn, gateway_url: str, key:
         "LOG_LEVEL": "ERROR",
         "SMS_POLL_AFTER": "86400",
     }
-
-
-async def pending(url: str) -> float:
-    """The bot's `smsbot_reports_pending`: reports answered and not applied yet."""
-    async with aiohttp.ClientSession() as session, session.get(url) as reply:
-        found = re.search(r"^smsbot_reports_pending ([\d.e+]+)$", await reply.text(), re.M)
-    assert found, "no smsbot_reports_pending in /metrics"
-    return float(found[1])
 
 
 async def main(seconds: int, connections: int, rounds: int, event_loop: str) -> None:
@@ -176,16 +167,6 @@ async def main(seconds: int, connections: int, rounds: int, event_loop: str) -> 
     overall = posted / (rounds * seconds + sum(drains))
     print(f"all {posted} answered and applied: {overall:.0f} reports/s, catching up included")
     print(f"reports logged: {stored}; recipients now delivered: {delivered[0] if delivered else 0}")
-
-
-async def drain(url: str) -> float:
-    """Seconds until the bot has applied every report it answered."""
-    started = time.monotonic()
-    while await pending(url) > 0:
-        if time.monotonic() - started > 120:
-            raise RuntimeError("reports still pending 120 s after the load stopped")
-        await asyncio.sleep(0.05)
-    return time.monotonic() - started
 
 
 def median(runs: list[dict[str, float]], key: str) -> float:

@@ -173,3 +173,14 @@ async def test_missing_database_is_one_line_and_exit_2(tmp_path: Path):
 )
 def test_parse_when(text: str, expected: datetime):
     assert parse_when(text, datetime(2024, 5, 10, 12, 30, tzinfo=UTC)) == expected
+
+
+async def test_audit_of_a_postgresql_database_no_bot_has_used_says_so_in_one_line(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """A database no bot has used yet has no tables: the audit says so in one line."""
+    audit = await smsbot(
+        tmp_path, "audit", "--since", "1d", "--format", "json", env={"DATABASE_URL": postgres_url}
+    )
+    assert audit.code == 2
+    assert len(audit.problems) == 1 and "is it an smsbot database?" in audit.problems[0]

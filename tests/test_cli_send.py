@@ -214,3 +214,41 @@ async def test_a_database_path_in_a_missing_directory_sends_nothing_and_creates_
     assert "DATABASE_PATH" in run.stderr and "Traceback" not in run.stderr
     assert not missing.exists()
     assert sends_made(gateway) == []
+
+
+# One delivers, one fails (ends in 9); ids and times differ between two runs of the same sends.
+BOTH_WAYS = ["+2348031000010", "+2348031000019"]
+GIVEN_BY_THE_DATABASE = {"created", "send_id", "msg_id", "updated"}
+
+
+async def send_then_audit(tmp_path: Path, sim: GatewaySimulator, database: dict[str, str]) -> Any:
+    env = env_for(sim, SMS_SIGNATURE="— smsbot", **database)
+    sent = await smsbot(tmp_path, "send", *BOTH_WAYS, "-m", "Disk full on db-1", env=env)
+    assert sent.code == 0, sent.stderr
+    again = await smsbot(tmp_path, "send", BOTH_WAYS[0], "-m", "Resolved", env=env)
+    assert again.code == 0, again.stderr
+    audit = await smsbot(tmp_path, "audit", "--since", "1d", "--format", "json", env=database)
+    assert audit.code == 0, audit.stderr
+    return json.loads(audit.stdout)
+
+
+async def test_send_and_audit_on_postgresql_give_the_rows_they_give_on_sqlite(
+    tmp_path: Path, gateway: GatewaySimulator, postgres_url: str
+) -> None:
+    (tmp_path / "pg").mkdir()
+    (tmp_path / "lite").mkdir()
+    on_postgres = await send_then_audit(tmp_path / "pg", gateway, {"DATABASE_URL": postgres_url})
+    on_sqlite = await send_then_audit(
+        tmp_path / "lite", gateway, {"DATABASE_PATH": str(tmp_path / "lite" / "smsbot.db")}
+    )
+
+    assert [row["mobile"] for row in on_postgres] == [*BOTH_WAYS, BOTH_WAYS[0]]
+    assert on_postgres[0]["content"] == "Disk full on db-1"
+    assert {row["kind"] for row in on_postgres} == {"cli"}
+    assert all(row["msg_id"] for row in on_postgres)
+
+    def steady(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{k: v for k, v in row.items() if k not in GIVEN_BY_THE_DATABASE} for row in rows]
+
+    assert steady(on_postgres) == steady(on_sqlite)
+    assert not (tmp_path / "pg" / "smsbot.db").exists(), "nothing went to a SQLite file"
